@@ -1,0 +1,30 @@
+import json
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from qike.core.errors import describe_validation_error
+from qike.core.services import get_corp
+from qike.sync.progress import BarProgress, SilentProgress
+from qike.sync.reconcile import reconcile
+from qike.wecom.errors import WeComError
+
+
+class Command(BaseCommand):
+    help = "Compare Qike with WeCom, report the differences and repair them."
+
+    def add_arguments(self, parser):
+        parser.add_argument("corpid")
+        parser.add_argument("--dry-run", action="store_true", help="report only, change nothing")
+        parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    def handle(self, *args, corpid, dry_run, quiet, **options):
+        try:
+            corp = get_corp(corpid=corpid)
+            progress = SilentProgress() if quiet else BarProgress(stream=self.stderr._out)
+            report = reconcile(corp, repair=not dry_run, progress=progress)
+        except ValidationError as exc:
+            raise CommandError(describe_validation_error(exc)) from exc
+        except WeComError as exc:
+            raise CommandError(f"WeCom refused: {exc}") from exc
+        self.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False))

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from qike.core.fields import EncryptedJSONListField
+from qike.core.models import CorpOwned
+
+
+class CustomerType(models.IntegerChoices):
+    WECHAT = 1, _("WeChat user")
+    WECOM = 2, _("WeCom user")
+
+
+class Customer(CorpOwned):
+    """An external contact (外部联系人): one person, whoever in the corp follows them."""
+
+    external_userid = models.CharField(_("external UserID"), max_length=64)
+    name = models.CharField(_("name"), max_length=128, blank=True)
+    avatar = models.URLField(_("avatar"), max_length=512, blank=True)
+    type = models.PositiveSmallIntegerField(
+        _("type"), choices=CustomerType.choices, default=CustomerType.WECHAT
+    )
+    gender = models.PositiveSmallIntegerField(_("gender"), default=0)
+    unionid = models.CharField(_("unionid"), max_length=64, blank=True)
+    position = models.CharField(_("position"), max_length=128, blank=True)
+    corp_name = models.CharField(_("company short name"), max_length=128, blank=True)
+    corp_full_name = models.CharField(_("company full name"), max_length=256, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["corp", "external_userid"], name="customers_customer_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["corp", "unionid"], name="customers_unionid_idx"),
+            models.Index(fields=["corp", "name"], name="customers_name_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.external_userid
+
+
+class RelationStatus(models.TextChoices):
+    ACTIVE = "active", _("active")
+    DELETED_BY_CUSTOMER = "deleted_by_customer", _("deleted by customer")
+    DELETED_BY_STAFF = "deleted_by_staff", _("deleted by staff")
+
+
+class FollowRelation(CorpOwned):
+    """A staff member following a customer (跟进关系), with that member's remark and tags."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="relations")
+    staff = models.ForeignKey("org.Staff", on_delete=models.CASCADE, related_name="relations")
+    remark = models.CharField(_("remark"), max_length=64, blank=True)
+    description = models.CharField(_("description"), max_length=512, blank=True)
+    remark_corp_name = models.CharField(_("remark company"), max_length=128, blank=True)
+    remark_mobiles = EncryptedJSONListField(_("remark mobiles"), blank=True)
+    oper_userid = models.CharField(_("added by"), max_length=64, blank=True)
+    add_way = models.IntegerField(_("add way"), default=0)
+    state = models.CharField(_("channel state"), max_length=64, blank=True)
+    added_at = models.DateTimeField(_("added at"), null=True)
+    status = models.CharField(
+        _("status"), max_length=24, choices=RelationStatus.choices, default=RelationStatus.ACTIVE
+    )
+    # Half-friend (add_half_external_contact): the customer added the member, who has not confirmed.
+    is_half = models.BooleanField(_("awaiting confirmation"), default=False)
+    status_changed_at = models.DateTimeField(null=True)
+    # WeCom time of the newest event applied to the status, so late or replayed events can't undo it.
+    last_event_at = models.DateTimeField(null=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "staff"], name="customers_relation_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["corp", "staff", "status"], name="customers_rel_staff_idx"),
+            models.Index(fields=["corp", "status", "added_at"], name="customers_rel_added_idx"),
+            models.Index(fields=["corp", "state"], name="customers_rel_state_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.staff_id} → {self.customer_id}"

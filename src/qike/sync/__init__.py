@@ -1,0 +1,1 @@
+"""Whole-corp operations across the domains: full sync from WeCom, and reconcile."""

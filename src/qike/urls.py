@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.http import HttpResponse
+from django.urls import path
+
+from qike.intake.views import callback
+
+
+def health(_request):
+    return HttpResponse("ok", content_type="text/plain")
+
+
+urlpatterns = [
+    path("wecom/callback/<str:corpid>/", callback, name="wecom-callback"),
+    path("healthz", health, name="health"),
+    path("admin/", admin.site.urls),
+]
