@@ -13,6 +13,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from qike.wecom.crypto import CallbackCrypto, CryptoError
+
 from . import contact_ways, customers, directory, tags
 from . import seed as seeding
 from . import welcome as welcome_module
@@ -133,8 +135,6 @@ def seed(state: SimState, request: Request) -> dict[str, Any]:
 def set_callback(state: SimState, request: Request, corpid: str) -> dict[str, Any]:
     body = _body(request)
     url, token, aes_key = _need(body, "url"), _need(body, "token"), _need(body, "aes_key")
-    from qike.wecom.crypto import CallbackCrypto, CryptoError
-
     try:
         crypto = CallbackCrypto(token, aes_key, corpid)
     except CryptoError as exc:
