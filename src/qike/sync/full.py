@@ -53,6 +53,7 @@ def sync_org_and_tags(
     progress.stage("departments")
     departments = client.department_list()
     report.departments = org.replace_departments(corp=corp, departments=departments)
+    progress.advance(report.departments)
     progress.stage("staff")
     ids = {int(d["id"]) for d in departments}
     roots = [d for d in departments if int(d.get("parentid") or 0) not in ids]
@@ -61,8 +62,10 @@ def sync_org_and_tags(
         for user in client.user_list(int(root["id"]), fetch_child=True):
             users[user["userid"]] = user
     report.staff = org.replace_staff(corp=corp, users=users.values())
+    progress.advance(report.staff)
     progress.stage("tags")
     report.tags = tags.replace_corp_tags(corp=corp, groups=client.get_corp_tag_list())
+    progress.advance(report.tags)
 
 
 def sync_customers(corp: Corp, client: WeComClient, report: SyncReport, progress: Progress) -> None:

@@ -52,9 +52,13 @@ class BarProgress:
         self._draw()
 
     def finish(self) -> None:
+        """Ends the stage's line (on a terminal) or writes its one summary line (in a log)."""
         if self.name:
-            self._draw(force=True)
-            self.stream.write("\n")
+            if self.stream.isatty():
+                self._draw(force=True)
+                self.stream.write("\n")
+            else:
+                self.stream.write(self._line() + "\n")
             self.stream.flush()
             self.name = ""
 
@@ -63,7 +67,12 @@ class BarProgress:
         if not force and now - self._last_draw < 0.2:
             return
         self._last_draw = now
-        elapsed = max(now - self.started, 1e-6)
+        if self.stream.isatty():
+            self.stream.write("\r" + self._line())
+            self.stream.flush()
+
+    def _line(self) -> str:
+        elapsed = max(time.monotonic() - self.started, 1e-6)
         if self.total:
             filled = int(self.width * min(self.done, self.total) / self.total)
             bar = "#" * filled + "-" * (self.width - filled)
@@ -72,9 +81,4 @@ class BarProgress:
             head = f"{self.name:<12} {self.done}"
         extra = " ".join(f"{k}={v}" for k, v in self.counters.items())
         rates = " ".join(f"{k}/s={v / elapsed:.0f}" for k, v in self.counters.items())
-        line = f"{head} {extra} {rates} {elapsed:.1f}s".rstrip()
-        if self.stream.isatty():
-            self.stream.write("\r" + line)
-        elif force:
-            self.stream.write(line + "\n")
-        self.stream.flush()
+        return f"{head} {extra} {rates} {elapsed:.1f}s".rstrip()
