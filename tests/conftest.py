@@ -88,3 +88,9 @@ def connect(sim, sim_corp: SimCorp, live_server, settings):
 @pytest.fixture
 def qike_corp(sim, sim_corp, live_server, settings):
     return connect(sim, sim_corp, live_server, settings)
+
+
+def pytest_report_header(config) -> str:
+    from django.conf import settings
+
+    return f"qike database: {settings.DATABASES['default']['ENGINE']}"
