@@ -46,7 +46,13 @@ def customer_added(*, corp: Corp, event: ExternalContactEvent) -> None:
 
 @handles("change_external_contact/edit_external_contact")
 def customer_edited(*, corp: Corp, event: ExternalContactEvent) -> None:
-    refresh_customer(corp=corp, external_userid=event.external_user_id)
+    if refresh_customer(corp=corp, external_userid=event.external_user_id):
+        services.record_edit(
+            corp=corp,
+            external_userid=event.external_user_id,
+            userid=event.user_id,
+            at=clock.from_timestamp(event.create_time),
+        )
 
 
 @handles("change_external_contact/del_external_contact")

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from qike.core import clock
 from qike.core.fields import EncryptedJSONListField
 from qike.core.models import CorpOwned
 
@@ -62,7 +63,7 @@ class FollowRelation(CorpOwned):
     oper_userid = models.CharField(_("added by"), max_length=64, blank=True)
     add_way = models.IntegerField(_("add way"), default=0)
     state = models.CharField(_("channel state"), max_length=64, blank=True)
-    added_at = models.DateTimeField(_("added at"), null=True)
+    added_at = models.DateTimeField(_("added at"), default=clock.now)
     status = models.CharField(
         _("status"), max_length=24, choices=RelationStatus.choices, default=RelationStatus.ACTIVE
     )
@@ -81,7 +82,41 @@ class FollowRelation(CorpOwned):
             models.Index(fields=["corp", "staff", "status"], name="customers_rel_staff_idx"),
             models.Index(fields=["corp", "status", "added_at"], name="customers_rel_added_idx"),
             models.Index(fields=["corp", "state"], name="customers_rel_state_idx"),
+            models.Index(fields=["corp", "-added_at", "-id"], name="customers_rel_newest_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.staff_id} → {self.customer_id}"
+
+
+class TimelineKind(models.TextChoices):
+    ADDED = "added", _("added")
+    HALF_ADDED = "half_added", _("added, awaiting confirmation")
+    DELETED_BY_CUSTOMER = "deleted_by_customer", _("deleted the staff member")
+    DELETED_BY_STAFF = "deleted_by_staff", _("deleted by the staff member")
+    EDITED = "edited", _("edited in WeCom")
+    TAGS_CHANGED = "tags_changed", _("tags changed")
+    FOUND_BY_SYNC = "found_by_sync", _("found by sync")
+
+
+class TimelineEntry(CorpOwned):
+    """Something that happened to a customer, for the customer's timeline."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="timeline")
+    staff = models.ForeignKey(
+        "org.Staff", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(_("what"), max_length=32, choices=TimelineKind.choices)
+    occurred_at = models.DateTimeField(_("when"))
+    actor = models.CharField(_("by"), max_length=128, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["customer", "-occurred_at"], name="customers_timeline_idx"),
+            models.Index(fields=["corp", "kind", "occurred_at"], name="customers_tl_kind_idx"),
+        ]
+        ordering = ["-occurred_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} @ {self.occurred_at:%Y-%m-%d %H:%M}"

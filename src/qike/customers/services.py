@@ -18,7 +18,13 @@ from django.db import transaction
 
 from qike.core import clock
 from qike.core.models import Corp
-from qike.customers.models import Customer, FollowRelation, RelationStatus
+from qike.customers.models import (
+    Customer,
+    FollowRelation,
+    RelationStatus,
+    TimelineEntry,
+    TimelineKind,
+)
 from qike.org.models import Staff
 from qike.org.services import ensure_staff
 from qike.tags.services import resolve_tags, set_relation_tags
@@ -89,7 +95,9 @@ def _follow(data: dict) -> Follow:
             "oper_userid": data.get("oper_userid", "") or "",
             "add_way": int(data.get("add_way") or 0),
             "state": data.get("state", "") or "",
-            "added_at": clock.from_timestamp(data.get("createtime")),
+            # Never empty: lists page by it. WeCom always sends createtime; the fallback is for
+            # relations Qike learns of from an event before it can read them.
+            "added_at": clock.from_timestamp(data.get("createtime")) or clock.now(),
         },
         tag_ids=tag_ids,
         tag_details=details,
@@ -270,7 +278,10 @@ def _relation_for_event(*, corp: Corp, external_userid: str, userid: str) -> Fol
     customer, _ = Customer.objects.get_or_create(corp=corp, external_userid=external_userid)
     member = ensure_staff(corp=corp, userid=userid)
     relation, _ = FollowRelation.objects.get_or_create(
-        corp=corp, customer=customer, staff=member, defaults={"status": RelationStatus.ACTIVE}
+        corp=corp,
+        customer=customer,
+        staff=member,
+        defaults={"status": RelationStatus.ACTIVE, "added_at": clock.now()},
     )
     return relation
 
@@ -313,11 +324,21 @@ def record_relation_status(
     )
     if not (newer or tie_wins):
         return relation
+    kind = _timeline_kind(relation, status, is_half)
     if relation.status != status:
         relation.status = status
         relation.status_changed_at = clock.now()
     if is_half is not None:
         relation.is_half = is_half
+    if kind:
+        add_timeline(
+            corp=corp,
+            customer_id=relation.customer_id,
+            staff_id=relation.staff_id,
+            kind=kind,
+            occurred_at=at,
+            data={"state": relation.state} if relation.state else {},
+        )
     relation.last_event_at = at
     relation.save(
         update_fields=["status", "status_changed_at", "is_half", "last_event_at", "updated_at"]
@@ -336,3 +357,70 @@ def mark_missing_relations(*, corp: Corp, seen: set[int]) -> list[int]:
             status=RelationStatus.DELETED_BY_STAFF, status_changed_at=clock.now()
         )
     return missing
+
+
+def _timeline_kind(relation: FollowRelation, status: str, is_half: bool | None) -> str:
+    """What a status event means for the timeline; "" when it changes nothing (a replay)."""
+    first_event = relation.last_event_at is None
+    if status == RelationStatus.ACTIVE:
+        if is_half:
+            return TimelineKind.HALF_ADDED if first_event or not relation.is_half else ""
+        if first_event or relation.status != status or relation.is_half:
+            return TimelineKind.ADDED
+        return ""
+    if relation.status == status and not first_event:
+        return ""
+    return {
+        RelationStatus.DELETED_BY_CUSTOMER: TimelineKind.DELETED_BY_CUSTOMER,
+        RelationStatus.DELETED_BY_STAFF: TimelineKind.DELETED_BY_STAFF,
+    }[status]
+
+
+def add_timeline(
+    *,
+    corp: Corp,
+    customer_id: int,
+    kind: str,
+    occurred_at: dt.datetime | None = None,
+    staff_id: int | None = None,
+    actor: str = "",
+    data: dict | None = None,
+) -> TimelineEntry:
+    return TimelineEntry.objects.create(
+        corp=corp,
+        customer_id=customer_id,
+        staff_id=staff_id,
+        kind=kind,
+        occurred_at=occurred_at or clock.now(),
+        actor=actor,
+        data=data or {},
+    )
+
+
+def record_edit(*, corp: Corp, external_userid: str, userid: str, at: dt.datetime | None) -> None:
+    """A member edited the customer in WeCom (remark, description, tags): once per event time."""
+    relation = (
+        FollowRelation.objects.filter(
+            corp=corp, customer__external_userid=external_userid, staff__userid=userid
+        )
+        .select_related("customer")
+        .first()
+    )
+    if relation is None:
+        return
+    at = at or clock.now()
+    already = TimelineEntry.objects.filter(
+        customer_id=relation.customer_id,
+        staff_id=relation.staff_id,
+        kind=TimelineKind.EDITED,
+        occurred_at=at,
+    ).exists()
+    if not already:
+        add_timeline(
+            corp=corp,
+            customer_id=relation.customer_id,
+            staff_id=relation.staff_id,
+            kind=TimelineKind.EDITED,
+            occurred_at=at,
+            data={"remark": relation.remark, "description": relation.description},
+        )

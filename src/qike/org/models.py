@@ -85,3 +85,42 @@ class StaffDepartment(CorpOwned):
         constraints = [
             models.UniqueConstraint(fields=["staff", "department"], name="org_staff_dept_unique"),
         ]
+
+
+class Role(models.TextChoices):
+    """What a console or API user may see and do in one corp (super admins see every corp)."""
+
+    CORP_ADMIN = "corp_admin", _("corp admin")
+    OPERATIONS = "operations", _("operations")
+    MANAGER = "manager", _("department manager")
+    STAFF = "staff", _("staff")
+
+
+class Membership(CorpOwned):
+    """A console user's role in one corp. A department manager sees the subtrees of `departments`
+    (by default the departments they lead); staff see the customers they follow themselves."""
+
+    user = models.ForeignKey(
+        "auth.User", on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user")
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    staff = models.ForeignKey(
+        Staff,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="memberships",
+        verbose_name=_("WeCom member"),
+    )
+    departments = models.ManyToManyField(
+        Department, blank=True, related_name="managers", verbose_name=_("managed departments")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "corp"], name="org_membership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.corp_id}: {self.role}"

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from qike.core import clock
 from qike.core.models import Corp
+from qike.core.services import client_for
+from qike.org.access import Access, Action
 from qike.tags.models import Tag, TagAssignment, TagGroup, TagType
 
 
@@ -96,3 +101,143 @@ def set_relation_tags(*, corp: Corp, wanted: dict[int, set[int]]) -> None:
         ],
         ignore_conflicts=True,
     )
+
+
+# --- changes made in Qike: WeCom first, then Qike's copy -------------------------------------
+# WeCom sends no callback for changes an app makes through the API, so after WeCom accepts a
+# change Qike re-reads the tag library itself.
+
+MAX_TAG_NAME = 30
+
+
+def _clean_name(name: str) -> str:
+
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError(_("A tag name is required."))
+    if len(name) > MAX_TAG_NAME:
+        raise ValidationError(
+            _("A tag name may have at most %(max)d characters.") % {"max": MAX_TAG_NAME}
+        )
+    return name
+
+
+def _refresh(access: Access) -> None:
+
+    with client_for(access.corp) as client:
+        replace_corp_tags(corp=access.corp, groups=client.get_corp_tag_list())
+
+
+def _client(access: Access):
+
+    access.require(Action.MANAGE_TAGS)
+    return client_for(access.corp)
+
+
+def create_group(*, access: Access, name: str, tag_names: list[str], order: int = 0) -> TagGroup:
+
+    name = _clean_name(name)
+    names = list(dict.fromkeys(_clean_name(n) for n in tag_names if n and n.strip()))
+    if not names:
+        raise ValidationError(_("A tag group needs at least one tag."))
+    if TagGroup.objects.filter(corp=access.corp, name=name).exists():
+        raise ValidationError(_("A tag group named %(name)s already exists.") % {"name": name})
+    with _client(access) as client:
+        group = client.add_corp_tag(group_name=name, order=order, tags=[{"name": n} for n in names])
+    _refresh(access)
+    return TagGroup.objects.get(corp=access.corp, wecom_id=group["group_id"])
+
+
+def add_tags(*, access: Access, group: TagGroup, names: list[str]) -> None:
+
+    cleaned = list(dict.fromkeys(_clean_name(n) for n in names if n and n.strip()))
+    if not cleaned:
+        raise ValidationError(_("Give at least one tag name."))
+    taken = set(group.tags.filter(name__in=cleaned).values_list("name", flat=True))
+    if taken:
+        raise ValidationError(
+            _("These tags already exist in the group: %(names)s") % {"names": ", ".join(taken)}
+        )
+    with _client(access) as client:
+        client.add_corp_tag(group_id=group.wecom_id, tags=[{"name": n} for n in cleaned])
+    _refresh(access)
+
+
+def rename(*, access: Access, item: Tag | TagGroup, name: str) -> None:
+
+    name = _clean_name(name)
+    siblings = (
+        Tag.objects.filter(corp=access.corp, group_id=item.group_id)
+        if isinstance(item, Tag)
+        else TagGroup.objects.filter(corp=access.corp)
+    )
+    if siblings.filter(name=name).exclude(pk=item.pk).exists():
+        raise ValidationError(_("The name %(name)s is already used.") % {"name": name})
+    with _client(access) as client:
+        client.edit_corp_tag(id=item.wecom_id, name=name)
+    _refresh(access)
+
+
+def reorder(*, access: Access, item: Tag | TagGroup, order: int) -> None:
+    """WeCom sorts by `order` descending: a larger number comes first."""
+
+    if not 0 <= order < 2**32:
+        raise ValidationError(_("The order must be a whole number from 0 to 4294967295."))
+    with _client(access) as client:
+        client.edit_corp_tag(id=item.wecom_id, order=order)
+    _refresh(access)
+
+
+def delete(*, access: Access, item: Tag | TagGroup) -> None:
+    with _client(access) as client:
+        if isinstance(item, Tag):
+            client.del_corp_tag(tag_ids=[item.wecom_id])
+        else:
+            client.del_corp_tag(group_ids=[item.wecom_id])
+    _refresh(access)
+
+
+def mark_tags(*, access: Access, relation, add: list[Tag], remove: list[Tag]) -> None:
+    """Tag or untag one customer as one member follows them: in WeCom, then in Qike, then on the
+    customer's timeline."""
+
+    # customers.services imports this module, so its names are looked up at call time.
+    from qike.customers.models import TimelineKind
+    from qike.customers.services import add_timeline
+
+    access.require(Action.TAG_CUSTOMERS)
+    current = set(relation.tag_assignments.values_list("tag_id", flat=True))
+    add = [t for t in add if t.pk not in current]
+    remove = [t for t in remove if t.pk in current]
+    if not add and not remove:
+        raise ValidationError(_("Nothing to change: choose tags to add or remove."))
+    for tag in [*add, *remove]:
+        if tag.corp_id != access.corp.pk or tag.type != TagType.CORP:
+            raise ValidationError(_("Only the corp's own tags can be set from Qike."))
+    with client_for(access.corp) as client:
+        client.mark_tag(
+            userid=relation.staff.userid,
+            external_userid=relation.customer.external_userid,
+            add_tag=[t.wecom_id for t in add],
+            remove_tag=[t.wecom_id for t in remove],
+        )
+    with transaction.atomic():
+        TagAssignment.objects.filter(relation=relation, tag__in=remove).delete()
+        TagAssignment.objects.bulk_create(
+            [TagAssignment(corp=access.corp, relation=relation, tag=t) for t in add],
+            ignore_conflicts=True,
+        )
+        add_timeline(
+            corp=access.corp,
+            customer_id=relation.customer_id,
+            staff_id=relation.staff_id,
+            kind=TimelineKind.TAGS_CHANGED,
+            actor=_actor(access),
+            data={"added": [t.name for t in add], "removed": [t.name for t in remove]},
+        )
+
+
+def _actor(access: Access) -> str:
+
+    user = User.objects.filter(pk=access.user_id).first()
+    return user.get_username() if user else "api"
