@@ -42,11 +42,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "huey.contrib.djhuey",
+    "django_htmx",
     "qike.core",
     "qike.intake",
     "qike.org",
     "qike.tags",
     "qike.customers",
+    "qike.api",
+    "qike.console",
 ]
 
 MIDDLEWARE = [
@@ -59,6 +62,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "qike.urls"
@@ -117,6 +121,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = QIKE_HOME / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing one
+# htmx, Alpine.js and ECharts, installed from npm by `qike assets` (served under /static/vendor/).
+STATICFILES_DIRS = [("vendor", QIKE_HOME / "vendor")]
+(QIKE_HOME / "vendor").mkdir(parents=True, exist_ok=True)
+LOGIN_URL = "console:login"
+LOGIN_REDIRECT_URL = "console:dashboard"
 
 LOGGING = {
     "version": 1,

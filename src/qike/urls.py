@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.http import HttpResponse
-from django.urls import path
+from django.urls import include, path
 
 from qike.intake.views import callback
 
@@ -13,4 +13,7 @@ urlpatterns = [
     path("wecom/callback/<str:corpid>/", callback, name="wecom-callback"),
     path("healthz", health, name="health"),
     path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/", include("qike.api.urls")),
+    path("", include("qike.console.urls")),
 ]
