@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import random
+import secrets
 import signal
 import socket
 import subprocess
@@ -27,6 +28,7 @@ from qike.intake.models import CallbackEvent
 from qike.sync.full import full_sync
 from qike.sync.progress import BarProgress
 
+ADMIN_USERNAME = "admin"
 SEED = {"seed": 2026, "departments": 5, "staff": 40, "customers": 3000}
 
 
@@ -46,20 +48,31 @@ class Command(BaseCommand):
         parser.add_argument(
             "--duration", type=float, default=0, help="stop after N seconds (0: run until Ctrl-C)"
         )
+        parser.add_argument(
+            "--staff", type=int, default=SEED["staff"], help="size of a new demo corp"
+        )
+        parser.add_argument(
+            "--customers", type=int, default=SEED["customers"], help="size of a new demo corp"
+        )
 
-    def handle(self, *args, host, port, sim_port, traffic, duration, **options):
+    def handle(self, *args, host, port, sim_port, traffic, duration, staff, customers, **options):
         home = Path(settings.QIKE_HOME)
         home.mkdir(parents=True, exist_ok=True)
         for wanted in (port, sim_port):
             _require_free_port(host, wanted)
+        started = time.monotonic()
         call_command("migrate", interactive=False, verbosity=0)
+        _install_front_end(home, self.stderr)
+        password = _ensure_admin(home)
         children: list[subprocess.Popen] = []
         stop = threading.Event()
         try:
             sim_url = f"http://{host}:{sim_port}"
             children.append(_start_sim(home, host, sim_port))
             _wait_for(f"{sim_url}/sim/clock", "wecomsim")
-            demo = _demo_corp(home, sim_url, self.stdout)
+            demo = _demo_corp(
+                home, sim_url, self.stdout, {**SEED, "staff": staff, "customers": customers}
+            )
             qike_url = f"http://{host}:{port}"
             os.environ["QIKE_PUBLIC_URL"] = qike_url
             settings.QIKE_PUBLIC_URL = qike_url
@@ -74,7 +87,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"synced: {json.dumps(report.as_dict(), ensure_ascii=False)}")
                 demo["synced"] = True
                 _save_demo(home, demo)
-            self._announce(qike_url, sim_url, corp)
+            self._announce(qike_url, sim_url, corp, password, time.monotonic() - started)
             if traffic > 0:
                 threading.Thread(
                     target=_traffic, args=(sim_url, corp.corpid, traffic, stop), daemon=True
@@ -87,12 +100,15 @@ class Command(BaseCommand):
             _stop_all(children)
             self.stdout.write("demo stopped; data kept in " + str(home))
 
-    def _announce(self, qike_url: str, sim_url: str, corp: Corp) -> None:
+    def _announce(
+        self, qike_url: str, sim_url: str, corp: Corp, password: str, seconds: float
+    ) -> None:
         self.stdout.write(
             "\n".join(
                 [
                     "",
-                    f"Qike is running:        {qike_url}/",
+                    f"Qike is running:        {qike_url}/   (ready in {seconds:.0f}s)",
+                    f"log in as:              {ADMIN_USERNAME} / {password}",
                     f"WeCom callback URL:     {qike_url}/wecom/callback/{corp.corpid}/",
                     f"wecomsim (WeCom API):   {sim_url}/cgi-bin/  control: {sim_url}/sim/",
                     f"corp:                   {corp.corpid}",
@@ -105,10 +121,11 @@ class Command(BaseCommand):
     def _watch(self, corp: Corp, stop: threading.Event, duration: float) -> None:
         started = time.monotonic()
         while not stop.is_set():
-            if duration and time.monotonic() - started >= duration:
+            left = duration - (time.monotonic() - started) if duration else 10.0
+            if left <= 0:
                 return
-            stop.wait(10)
-            self.stdout.write(_summary(corp))
+            if not stop.wait(min(10.0, left)):
+                self.stdout.write(_summary(corp))
 
 
 def _summary(corp: Corp) -> str:
@@ -181,12 +198,12 @@ def _save_demo(home: Path, demo: dict) -> None:
     _demo_file(home).write_text(json.dumps(demo))
 
 
-def _demo_corp(home: Path, sim_url: str, out) -> dict:
+def _demo_corp(home: Path, sim_url: str, out, seed: dict) -> dict:
     path = _demo_file(home)
     if path.exists():
         return json.loads(path.read_text())
-    out.write(f"seeding wecomsim: {SEED['staff']} staff, {SEED['customers']} customers …")
-    answer = httpx.post(f"{sim_url}/sim/seed", json=SEED, timeout=120).raise_for_status().json()
+    out.write(f"seeding wecomsim: {seed['staff']} staff, {seed['customers']} customers …")
+    answer = httpx.post(f"{sim_url}/sim/seed", json=seed, timeout=120).raise_for_status().json()
     demo = {
         "corpid": answer["corpid"],
         "secret": answer["secret"],
@@ -274,3 +291,34 @@ def _stop_all(children: list[subprocess.Popen]) -> None:
             child.wait(timeout=10)
         except subprocess.TimeoutExpired:
             os.killpg(child.pid, signal.SIGKILL)
+
+
+def _install_front_end(home: Path, err) -> None:
+    """htmx, Alpine.js and ECharts from npm (once); without npm the console still works, minus
+    charts, so say so and go on."""
+    from qike.console import assets
+
+    if assets.installed(home):
+        return
+    err.write("installing the console's front-end packages (npm) …")
+    try:
+        assets.install(home)
+    except assets.AssetsError as exc:
+        err.write(f"warning: {exc}\nthe console runs without charts until `qike assets` succeeds")
+
+
+def _ensure_admin(home: Path) -> str:
+    """A super admin for the demo, with a password generated once and kept in QIKE_HOME."""
+    from django.contrib.auth.models import User
+
+    path = home / "admin-password"
+    if path.exists() and User.objects.filter(username=ADMIN_USERNAME).exists():
+        return path.read_text().strip()
+    password = secrets.token_urlsafe(9)
+    user, _created = User.objects.get_or_create(username=ADMIN_USERNAME)
+    user.is_superuser = user.is_staff = True
+    user.set_password(password)
+    user.save()
+    path.write_text(password)
+    path.chmod(0o600)
+    return password
