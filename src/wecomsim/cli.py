@@ -1,4 +1,4 @@
-"""The `wecomsim` command: serve, seed, callback."""
+"""The `wecomsim` command: serve, seed, callback, and the people and clock actions."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import argparse
 import json
 import os
 import sys
+
+from . import people
 
 DEFAULT_DB = "./var/wecomsim.sqlite3"
 
@@ -32,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     callback.add_argument("--url", required=True)
     callback.add_argument("--token", required=True)
     callback.add_argument("--aes-key", required=True)
+    people.add_commands(commands)
     return parser
 
 
@@ -87,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             state.store.close()
         print(json.dumps({"corpid": args.corpid, "url": args.url}))
         return 0
-    return 2
+    return people.run(args)
 
 
 if __name__ == "__main__":
