@@ -78,6 +78,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "qike.console.context_processors.console",
             ],
         },
     },
@@ -124,6 +125,7 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missi
 # htmx, Alpine.js and ECharts, installed from npm by `qike assets` (served under /static/vendor/).
 STATICFILES_DIRS = [("vendor", QIKE_HOME / "vendor")]
 (QIKE_HOME / "vendor").mkdir(parents=True, exist_ok=True)
+AUTHENTICATION_BACKENDS = ["qike.console.auth.UserIdBackend"]
 LOGIN_URL = "console:login"
 LOGIN_REDIRECT_URL = "console:dashboard"
 

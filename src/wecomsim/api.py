@@ -17,7 +17,17 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request, Response
 
-from . import contact_ways, customers, directory, tags, welcome
+from . import (
+    acquisition,
+    contact_ways,
+    customers,
+    directory,
+    media,
+    messages,
+    tags,
+    transfers,
+    welcome,
+)
 from .errors import ERRMSG, WeComError
 from .state import SimState
 
@@ -29,9 +39,11 @@ class Call:
     args: MultiDict
     body: dict[str, Any] = field(default_factory=dict)
     agentid: int | None = None
+    files: MultiDict = field(default_factory=MultiDict)
 
 
-Handler = Callable[[Call], dict[str, Any]]
+# A handler answers a JSON object, or a ready Response (media/get sends the file itself).
+Handler = Callable[[Call], "dict[str, Any] | Response"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,7 @@ class Route:
     method: str
     handler: Handler
     needs_token: bool = True
+    multipart: bool = False  # uploads: a multipart/form-data body, not JSON
 
 
 def _int_arg(call: Call, name: str, default: int | None = None) -> int | None:
@@ -256,6 +269,50 @@ def send_welcome_msg(call: Call) -> dict[str, Any]:
     return {}
 
 
+def message_send(call: Call) -> dict[str, Any]:
+    return messages.send(call.state, call.corpid, call.agentid, call.body)
+
+
+# -- acquisition links ------------------------------------------------------------------------------------
+
+
+def acquisition_create(call: Call) -> dict[str, Any]:
+    return acquisition.create_link(call.state, call.corpid, call.agentid, call.body)
+
+
+def acquisition_update(call: Call) -> dict[str, Any]:
+    acquisition.update_link(call.state, call.corpid, call.body)
+    return {}
+
+
+def acquisition_delete(call: Call) -> dict[str, Any]:
+    acquisition.delete_link(call.state, call.corpid, call.body.get("link_id"))
+    return {}
+
+
+# -- transfers ----------------------------------------------------------------------------------------------
+
+
+def transfer_customer(call: Call, resigned: bool = False) -> dict[str, Any]:
+    return transfers.transfer_customer(call.state, call.corpid, call.body, resigned)
+
+
+def transfer_result(call: Call, resigned: bool = False) -> dict[str, Any]:
+    return transfers.transfer_result(call.state, call.corpid, call.body, resigned)
+
+
+# -- media ----------------------------------------------------------------------------------------------------
+
+
+def media_get(call: Call) -> Response:
+    row = media.download(call.state, call.corpid, call.args.get("media_id", ""))
+    return Response(
+        row["data"],
+        content_type=row["content_type"],
+        headers={"Content-Disposition": f'attachment; filename="{row["filename"]}"'},
+    )
+
+
 def getcallbackip(call: Call) -> dict[str, Any]:
     return {"ip_list": ["127.0.0.1"]}
 
@@ -289,7 +346,49 @@ ROUTES: dict[str, Route] = {
     EC + "list_contact_way": Route("POST", list_contact_way),
     EC + "del_contact_way": Route("POST", del_contact_way),
     EC + "send_welcome_msg": Route("POST", send_welcome_msg),
+    "message/send": Route("POST", message_send),
+    EC + "customer_acquisition/list_link": Route(
+        "POST", lambda call: acquisition.list_links(call.state, call.corpid, call.body)
+    ),
+    EC + "customer_acquisition/get": Route(
+        "POST", lambda call: acquisition.get_link(call.state, call.corpid, call.body)
+    ),
+    EC + "customer_acquisition/create_link": Route("POST", acquisition_create),
+    EC + "customer_acquisition/update_link": Route("POST", acquisition_update),
+    EC + "customer_acquisition/delete_link": Route("POST", acquisition_delete),
+    EC + "customer_acquisition/customer": Route(
+        "POST", lambda call: acquisition.list_customers(call.state, call.corpid, call.body)
+    ),
+    EC + "customer_acquisition/statistic": Route(
+        "POST", lambda call: acquisition.statistic(call.state, call.corpid, call.body)
+    ),
+    EC + "transfer_customer": Route("POST", transfer_customer),
+    EC + "transfer_result": Route("POST", transfer_result),
+    EC + "resigned/transfer_customer": Route("POST", lambda c: transfer_customer(c, True)),
+    EC + "resigned/transfer_result": Route("POST", lambda c: transfer_result(c, True)),
+    EC + "get_unassigned_list": Route(
+        "POST", lambda call: transfers.unassigned(call.state, call.corpid, call.body)
+    ),
+    "media/upload": Route(
+        "POST", lambda c: media.upload(c.state, c.corpid, c.args, c.files), multipart=True
+    ),
+    "media/upload_attachment": Route(
+        "POST",
+        lambda c: media.upload_attachment(c.state, c.corpid, c.args, c.files),
+        multipart=True,
+    ),
+    "media/uploadimg": Route(
+        "POST", lambda c: media.upload_image(c.state, c.corpid, c.files), multipart=True
+    ),
+    "media/get": Route("GET", media_get),
+    # Note the path: the quota call is not under customer_acquisition/ (API-FACTS §3.10).
+    EC + "customer_acquisition_quota": Route(
+        "GET", lambda call: acquisition.quota(call.state, call.corpid)
+    ),
 }
+# App messages have their own per-member limits and do not count towards the base API limit
+# ("发消息频率不计入基础频率", doc 90312); an injected burst fault still applies.
+UNMETERED = frozenset({"message/send"})
 
 
 # -- dispatch -----------------------------------------------------------------------------------------------
@@ -380,19 +479,26 @@ def dispatch(state: SimState, request: Request) -> Response:
         return _error(request, fault_errcode, ERRMSG.get(fault_errcode, "injected fault"))
     if corpid is not None:
         burst = state.faults.burst_limit(corpid, path)
-        if not state.limiter.hit(corpid, path, state.clock.now(), burst):
+        metered = path not in UNMETERED or burst is not None
+        if metered and not state.limiter.hit(corpid, path, state.clock.now(), burst):
             return _error(request, 45009)
     try:
         if path == "gettoken":
             return _json({"errcode": 0, "errmsg": "ok", **_gettoken(state, request)})
         call_corp = _authenticate(state, request)
+        state.run_due()
         if route.method == "POST" and request.method != "POST":
             # A GET to a POST endpoint has no body, which WeCom reports as a bad parameter.
             raise WeComError(40058, "this api requires POST with a JSON body")
-        body = _parse_body(request) if route.method == "POST" else {}
+        json_body = route.method == "POST" and not route.multipart
+        body = _parse_body(request) if json_body else {}
         corp = state.corp_row(call_corp)
         call = Call(state, call_corp, request.args, body, corp["agentid"] if corp else None)
+        if route.multipart:
+            call.files = request.files
         result = route.handler(call)
     except WeComError as exc:
         return _error(request, exc.errcode, exc.errmsg)
+    if isinstance(result, Response):
+        return result
     return _json({"errcode": 0, "errmsg": "ok", **result})

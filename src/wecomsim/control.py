@@ -15,7 +15,7 @@ from werkzeug.wrappers import Request, Response
 
 from qike.wecom.crypto import CallbackCrypto, CryptoError
 
-from . import contact_ways, customers, directory, tags
+from . import acquisition, contact_ways, customers, directory, tags, transfers
 from . import seed as seeding
 from . import welcome as welcome_module
 from .errors import ControlError, WeComError
@@ -196,6 +196,11 @@ def snapshot(state: SimState, request: Request, corpid: str) -> dict[str, Any]:
         ],
         "customers": customer_list,
         "pending_relations": in_flight,
+        "acquisition": {
+            "links": acquisition.snapshot_links(state, corpid),
+            "quota": acquisition.quota(state, corpid),
+        },
+        "transfers": transfers.all_transfers(state, corpid),
     }
 
 
@@ -423,6 +428,7 @@ Simulate a customer scanning</button><pre id="out"></pre>"""
 
 def dispatch(state: SimState, request: Request) -> Response:
     adapter = URLS.bind_to_environ(request.environ)
+    state.run_due()  # the world has moved on: due takeovers happen before anyone looks
     try:
         endpoint, values = adapter.match()
         result = HANDLERS[endpoint](state, request, **values)
@@ -449,3 +455,9 @@ def _json(payload: Any, status: int) -> Response:
         status=status,
         content_type="application/json; charset=utf-8",
     )
+
+
+# The feature control calls live in their own module; importing it registers them.
+from . import control_business  # noqa: E402
+
+control_business.register()

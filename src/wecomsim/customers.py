@@ -30,7 +30,12 @@ _VISIBLE_SQL = "('active', 'one_way')"
 FOLLOW_PAGE = 500  # externalcontact/get pages follow_user past 500 followers
 BATCH_DEFAULT, BATCH_MAX, BATCH_USERS_MAX = 50, 100, 100
 REMARK_MAX, DESCRIPTION_MAX, REMARK_COMPANY_MAX = 20, 150, 20
-CUSTOMER_INITIATED_ADD_WAYS = {1, 4, 16}  # the customer scanned / joined / clicked a link
+ACQUISITION_ADD_WAY = 16
+CUSTOMER_INITIATED_ADD_WAYS = {
+    1,
+    4,
+    ACQUISITION_ADD_WAY,
+}  # the customer scanned / joined / clicked a link
 
 
 # -- JSON shapes --------------------------------------------------------------------------------
@@ -520,6 +525,10 @@ def accept(state: SimState, corpid: str, userid: str, external_userid: str) -> d
             "UPDATE follows SET status = 'active', createtime = ?, welcome_code = ? WHERE id = ?",
             (createtime, code or "", follow["id"]),
         )
+        if follow["add_way"] == ACQUISITION_ADD_WAY:
+            from . import acquisition  # acquisition imports this module
+
+            acquisition.on_established(db, state, corpid, member["userid"], external_userid)
         state.emit(
             db,
             corpid,

@@ -380,4 +380,14 @@ def member_leaves(state: SimState, corpid: str, userid: str) -> dict:
             (corpid, row["userid"]),
         )
         state.emit(db, corpid, "change_contact", "delete_user", [("UserID", row["userid"])])
+        _after_member_left(db, state, corpid, row["userid"])
     return {"userid": row["userid"], "status": STATUS_LEFT}
+
+
+def _after_member_left(db: sqlite3.Connection, state: SimState, corpid: str, userid: str) -> None:
+    """Knock-on effects elsewhere: the departure time (for get_unassigned_list) and acquisition
+    links left without a usable member."""
+    from . import acquisition, transfers  # both import this module
+
+    transfers.record_departure(db, state, corpid, userid)
+    acquisition.on_members_changed(db, state, corpid)

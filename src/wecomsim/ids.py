@@ -44,6 +44,23 @@ def config_id(rng: random.Random | None = None) -> str:
     return _chars(_HEX, 32, rng)
 
 
+def message_id() -> str:
+    """msgid of an app message; opaque, used later for message/recall."""
+    return _chars(_ID_ALPHABET, 43, None)
+
+
+def link_id() -> str:
+    """Acquisition links look like `cawcdea7783d7330c6` (the doc's event samples)."""
+    return "cawcde" + _chars(_HEX, 12, None)
+
+
+def media_id(kind: str = "temp") -> str:
+    """Temporary media ids are long opaque strings (3…); uploadimg images get a shorter key."""
+    if kind == "image":
+        return _chars(_HEX, 32, None)
+    return "3" + _chars(_ID_ALPHABET, 63, None)
+
+
 def access_token() -> str:
     # Real tokens are opaque and can be long (up to 512 bytes); 128 characters keeps logs readable.
     return _chars(_ID_ALPHABET, 128, None)

@@ -125,6 +125,39 @@ ACTIONS = (
         ),
         ("department",),
     ),
+    Action(
+        "click-link",
+        "a customer opens an acquisition link (获客链接) and asks to add the member",
+        "/sim/corps/{corpid}/acquisition/{link_id}/click",
+        (
+            Arg("--link-id", "the acquisition link"),
+            Arg("--name", "a new customer's name", False),
+            Arg("--customer-channel", "the customer_channel on the URL (State)", False),
+            Arg("--auto-accept", "1: the member confirms a half add at once", False, kind=int),
+        ),
+        ("name", "customer_channel", "auto_accept"),
+    ),
+    Action(
+        "start-chat",
+        "a customer from an acquisition link sends the first message (customer_start_chat)",
+        "/sim/corps/{corpid}/acquisition/start_chat",
+        (Arg("--external-userid", "the customer"), Arg("--userid", "the member", False)),
+        ("external_userid", "userid"),
+    ),
+    Action(
+        "acquisition-quota",
+        "set the corp's acquisition-link balance (a purchase)",
+        "/sim/corps/{corpid}/acquisition/quota",
+        (Arg("--balance", "the new balance", kind=int),),
+        ("balance",),
+    ),
+    Action(
+        "refuse-transfer",
+        "a customer refuses to be handed over to another member (status 3, transfer_fail)",
+        "/sim/corps/{corpid}/transfers/refuse",
+        (Arg("--external-userid", "the customer"), Arg("--handover-userid", "the member now")),
+        ("external_userid", "handover_userid"),
+    ),
 )
 
 

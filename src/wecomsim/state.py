@@ -72,12 +72,23 @@ class SimState:
     def advance_clock(self, seconds: float) -> float:
         now = self.clock.advance(seconds)
         self.store.set_meta("clock_offset", repr(self.clock.offset))
+        self.run_due()
         return now
 
     def set_clock(self, unix: float) -> float:
         now = self.clock.set(unix)
         self.store.set_meta("clock_offset", repr(self.clock.offset))
+        self.run_due()
         return now
+
+    def run_due(self) -> None:
+        """Completes the time-based work that became due (transfer takeovers), in due order.
+
+        Runs when the clock moves and before every API/control call, so whatever a caller sees
+        already reflects the passage of sim time."""
+        from . import transfers  # transfers imports this module
+
+        transfers.process_due(self)
 
     # -- corps and tokens ------------------------------------------------------------------------
 

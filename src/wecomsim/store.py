@@ -91,6 +91,53 @@ CREATE TABLE IF NOT EXISTS events (
     last_error TEXT NOT NULL DEFAULT '', created_at REAL NOT NULL, finished_at REAL
 );
 CREATE INDEX IF NOT EXISTS events_corp_status ON events (corpid, status, id);
+CREATE TABLE IF NOT EXISTS app_messages (
+    id INTEGER PRIMARY KEY, corpid TEXT NOT NULL, msgid TEXT NOT NULL, agentid INTEGER NOT NULL,
+    userid TEXT NOT NULL, msgtype TEXT NOT NULL, content TEXT NOT NULL,
+    safe INTEGER NOT NULL DEFAULT 0, sent_at REAL NOT NULL, delivered INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS app_messages_user ON app_messages (corpid, userid, sent_at);
+CREATE TABLE IF NOT EXISTS acquisition_links (
+    corpid TEXT NOT NULL, link_id TEXT NOT NULL, link_name TEXT NOT NULL,
+    create_time INTEGER NOT NULL, user_list TEXT NOT NULL, department_list TEXT NOT NULL,
+    skip_verify INTEGER NOT NULL, owner_agentid INTEGER, status TEXT NOT NULL DEFAULT 'active',
+    next_pick INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (corpid, link_id)
+);
+CREATE TABLE IF NOT EXISTS acquisition_quota (
+    corpid TEXT PRIMARY KEY, balance INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0,
+    expire_date INTEGER NOT NULL, low_sent INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS acquisition_clicks (
+    id INTEGER PRIMARY KEY, corpid TEXT NOT NULL, link_id TEXT NOT NULL,
+    external_userid TEXT NOT NULL, state TEXT NOT NULL, clicked_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS acquisition_clicks_link ON acquisition_clicks (corpid, link_id, clicked_at);
+CREATE TABLE IF NOT EXISTS acquisition_customers (
+    id INTEGER PRIMARY KEY, corpid TEXT NOT NULL, link_id TEXT NOT NULL,
+    external_userid TEXT NOT NULL, userid TEXT NOT NULL, state TEXT NOT NULL,
+    status TEXT NOT NULL, chat_status INTEGER NOT NULL DEFAULT 0, added_at REAL,
+    UNIQUE (corpid, userid, external_userid, link_id)
+);
+CREATE INDEX IF NOT EXISTS acquisition_customers_link ON acquisition_customers (corpid, link_id, id);
+CREATE TABLE IF NOT EXISTS transfers (
+    id INTEGER PRIMARY KEY, corpid TEXT NOT NULL, kind TEXT NOT NULL,
+    handover_userid TEXT NOT NULL, takeover_userid TEXT NOT NULL, external_userid TEXT NOT NULL,
+    status INTEGER NOT NULL, success_msg TEXT NOT NULL DEFAULT '', created_at REAL NOT NULL,
+    takeover_at REAL NOT NULL, finished_at REAL
+);
+CREATE INDEX IF NOT EXISTS transfers_due ON transfers (status, takeover_at, id);
+CREATE INDEX IF NOT EXISTS transfers_pair ON transfers (corpid, handover_userid, takeover_userid, id);
+CREATE INDEX IF NOT EXISTS transfers_customer ON transfers (corpid, external_userid, created_at);
+CREATE TABLE IF NOT EXISTS member_extras (
+    corpid TEXT NOT NULL, userid TEXT NOT NULL, customer_limit INTEGER, left_at REAL,
+    PRIMARY KEY (corpid, userid)
+);
+CREATE TABLE IF NOT EXISTS media (
+    media_id TEXT PRIMARY KEY, corpid TEXT NOT NULL, kind TEXT NOT NULL, type TEXT NOT NULL,
+    filename TEXT NOT NULL, size INTEGER NOT NULL, content_type TEXT NOT NULL,
+    data BLOB NOT NULL, created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS media_corp ON media (corpid, kind, created_at);
 """
 
 

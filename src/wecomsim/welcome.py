@@ -12,7 +12,7 @@ import json
 import sqlite3
 from typing import Any
 
-from . import ids
+from . import ids, media
 from .errors import WeComError
 from .state import SimState
 
@@ -68,6 +68,24 @@ def _validate(body: dict[str, Any]) -> tuple[str, list[Any]]:
     return content, attachments
 
 
+# Which media_id fields an attachment carries, and the media type each must be.
+MEDIA_FIELDS = {
+    "image": (("media_id", "image"),),
+    "video": (("media_id", "video"),),
+    "file": (("media_id", "file"),),
+    "miniprogram": (("pic_media_id", "image"),),
+}
+
+
+def check_media(db: sqlite3.Connection, state: SimState, corpid: str, attachments: list) -> None:
+    """Attachment media_ids must be live temporary media of the right type (else 40007)."""
+    for item in attachments:
+        section = item[item["msgtype"]]
+        for key, media_type in MEDIA_FIELDS.get(item["msgtype"], ()):
+            if section.get(key):
+                media.require_temp(db, state, corpid, section[key], media_type)
+
+
 def send(state: SimState, corpid: str, body: dict[str, Any]) -> None:
     """send_welcome_msg; every call, good or bad, lands in the welcome_messages log."""
     code = str(body.get("welcome_code") or "")
@@ -86,7 +104,8 @@ def send(state: SimState, corpid: str, body: dict[str, Any]) -> None:
                 raise WeComError(41051)
             if now - row["issued_at"] > CODE_LIFETIME:
                 raise WeComError(41050, f"welcome_code is valid for {CODE_LIFETIME} s")
-            _validate(body)
+            _content, attachments = _validate(body)
+            check_media(db, state, corpid, attachments)
         except WeComError as exc:
             error = exc  # logged below, in the same (committed) transaction
         else:

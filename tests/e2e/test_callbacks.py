@@ -7,7 +7,7 @@ import time
 import pytest
 
 from qike.core.services import client_for
-from qike.customers.models import Customer, FollowRelation, RelationStatus
+from qike.customers.models import Customer, FollowRelation, RelationStatus, TimelineKind
 from qike.intake.models import CallbackEvent, EventStatus
 from qike.org.models import Staff, StaffStatus
 from qike.sync.full import full_sync
@@ -233,3 +233,19 @@ def test_events_keep_qike_equal_to_the_simulator(sim_corp, qike_corp):
     sim_corp.wait_for_callbacks()
     assert_same_state(qike_corp, sim_corp.snapshot())
     assert Customer.objects.filter(corp=qike_corp, name__startswith="客户").count() == 5
+
+
+def test_sync_puts_each_add_on_the_timeline_once(sim_corp, qike_corp, live_server):
+    full_sync(qike_corp)
+    customer = sim_corp.snapshot()["customers"][0]
+    ext, userid = customer["external_userid"], customer["follow_users"][0]["userid"]
+    relation = _relation(qike_corp, ext, userid)
+    added = relation.customer.timeline.filter(kind=TimelineKind.ADDED, staff=relation.staff)
+    assert added.count() == 1
+    assert added.get().occurred_at == relation.added_at
+
+    # WeCom's add event for the same moment arrives late: nothing new on the timeline.
+    url = f"{live_server.url}/wecom/callback/{qike_corp.corpid}/"
+    at = int(relation.added_at.timestamp())
+    deliver(url, qike_corp, contact_event(qike_corp, "add_external_contact", userid, ext, at=at))
+    assert added.count() == 1

@@ -8,7 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from qike.customers.models import Customer, FollowRelation, RelationStatus
+from qike.customers.models import Customer, FollowRelation, RelationStatus, TimelineKind
 from tests.conftest import connect, seed_sim_corp
 from tests.e2e.helpers import assert_same_state
 
@@ -66,6 +66,7 @@ def test_reconcile_finds_and_repairs_what_dropped_callbacks_lost(sim, live_serve
         staff__userid=victim["follow_users"][0]["userid"],
     )
     assert gone.status == RelationStatus.DELETED_BY_STAFF
+    assert gone.customer.timeline.filter(kind=TimelineKind.DELETED_BY_STAFF).count() == 1
     assert_same_state(corp, sim_corp.snapshot())
 
     again = StringIO()

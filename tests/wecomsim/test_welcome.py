@@ -40,7 +40,12 @@ def test_content_limits(corp: Corp) -> None:
         corp.post(send, {"welcome_code": code, "text": {"content": "字" * 1334}})["errcode"]
         == 40058
     )
-    image = {"msgtype": "image", "image": {"media_id": "m"}}
+    uploaded = corp.http.post(
+        "/cgi-bin/media/upload",
+        params={"access_token": corp.token, "type": "image"},
+        files={"media": ("a.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64, "image/png")},
+    ).json()
+    image = {"msgtype": "image", "image": {"media_id": uploaded["media_id"]}}
     assert corp.post(send, {"welcome_code": code, "attachments": [image] * 10})["errcode"] == 41064
     bad = {"msgtype": "voice", "voice": {}}
     assert corp.post(send, {"welcome_code": code, "attachments": [bad]})["errcode"] == 41065

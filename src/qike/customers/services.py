@@ -227,6 +227,9 @@ def _upsert_relations(
                     staff=member,
                     status=RelationStatus.ACTIVE,
                     status_changed_at=now,
+                    # The add is known from WeCom's createtime: a later add event for the same
+                    # moment changes nothing and adds no second timeline entry.
+                    last_event_at=follow.values["added_at"],
                     **follow.values,
                 )
                 existing[(customer.pk, member.pk)] = relation
@@ -247,6 +250,7 @@ def _upsert_relations(
         result.relations_created += len(fresh)
         reread = FollowRelation.objects.filter(corp=corp, customer_id__in=customer_ids)
         existing = {(r.customer_id, r.staff_id): r for r in reread}
+        _record_found(corp, [existing[(r.customer_id, r.staff_id)] for r in fresh])
     if changed:
         FollowRelation.objects.bulk_update(
             list(changed.values()),
@@ -352,11 +356,37 @@ def mark_missing_relations(*, corp: Corp, seen: set[int]) -> list[int]:
     (a deletion by the customer leaves a one-way relation that WeCom still lists)."""
     active = FollowRelation.objects.filter(corp=corp, status=RelationStatus.ACTIVE)
     missing = [pk for pk in active.values_list("pk", flat=True).iterator() if pk not in seen]
+    now = clock.now()
     for start in range(0, len(missing), 500):
-        FollowRelation.objects.filter(pk__in=missing[start : start + 500]).update(
-            status=RelationStatus.DELETED_BY_STAFF, status_changed_at=clock.now()
+        chunk = FollowRelation.objects.filter(pk__in=missing[start : start + 500])
+        TimelineEntry.objects.bulk_create(
+            TimelineEntry(
+                corp=corp,
+                customer_id=customer_id,
+                staff_id=staff_id,
+                kind=TimelineKind.DELETED_BY_STAFF,
+                occurred_at=now,
+                data={"source": "sync"},
+            )
+            for customer_id, staff_id in chunk.values_list("customer_id", "staff_id")
         )
+        chunk.update(status=RelationStatus.DELETED_BY_STAFF, status_changed_at=now)
     return missing
+
+
+def _record_found(corp: Corp, relations: list[FollowRelation]) -> None:
+    """Relations first seen by a sync: their add goes on the timeline at WeCom's createtime."""
+    TimelineEntry.objects.bulk_create(
+        TimelineEntry(
+            corp=corp,
+            customer_id=r.customer_id,
+            staff_id=r.staff_id,
+            kind=TimelineKind.ADDED,
+            occurred_at=r.added_at,
+            data={"add_way": r.add_way, "state": r.state, "source": "sync"},
+        )
+        for r in relations
+    )
 
 
 def _timeline_kind(relation: FollowRelation, status: str, is_half: bool | None) -> str:
