@@ -12,6 +12,16 @@ from qike.core import clock
 
 
 @pytest.fixture(autouse=True)
+def _english_outside_requests() -> Iterator[None]:
+    """Services called directly by tests speak English (the source language); pages and API calls
+    still choose their language per request, as LocaleMiddleware does in production."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _reset_clock() -> Iterator[None]:
     clock.reset()
     yield

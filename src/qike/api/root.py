@@ -1,0 +1,79 @@
+"""The NinjaAPI instance: every domain app's router under /api/v1/, one error format, the docs."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import NinjaAPI, Router, Schema
+
+from qike.api import errors
+from qike.api.auth import access_of, read_auth
+from qike.api.docs import OfflineSwagger
+from qike.api.schemas import ErrorOut
+from qike.customers.api import router as customers_router
+from qike.intake.api import router as events_router
+from qike.org.api import router as org_router
+from qike.tags.api import router as tags_router
+
+API_VERSION = "1.0"
+
+DESCRIPTION = """
+The REST API of Qike, an SCRM for WeCom.
+
+**Authentication**: create a token in the console (Settings → API tokens) and send it as
+`Authorization: Bearer <token>`. A token belongs to one corp and acts with the role and data scope
+of its user; a `read` token may only read, a `write` token may also change data.
+
+**Errors** always have the body `{"code": "...", "message": "...", "details": {...}}`.
+Changes that go to WeCom first answer 502 with `details.errcode`/`details.errmsg` when WeCom refuses.
+
+**Pagination**: big lists take `cursor` and `size` and answer `next_cursor`, `total` and
+`total_capped`; small lists take `page` and `size` and answer `total`.
+"""
+
+
+class TokenOut(Schema):
+    name: str
+    prefix: str
+    scopes: list[str]
+    corpid: str
+    corp_name: str
+    role: str
+
+
+meta_router = Router(tags=["token"], auth=read_auth)
+
+
+@meta_router.get("/token", response={200: TokenOut, 401: ErrorOut}, summary="The calling token")
+def current_token(request: HttpRequest) -> dict:
+    """Which corp and role the calling token acts with: a quick way to check a new token."""
+    token, access = request.auth.token, access_of(request)
+    return {
+        "name": token.name,
+        "prefix": token.prefix,
+        "scopes": token.scope_list,
+        "corpid": access.corp.corpid,
+        "corp_name": access.corp.name,
+        "role": access.role,
+    }
+
+
+def build_api() -> NinjaAPI:
+    api = NinjaAPI(
+        title="Qike API",
+        version=API_VERSION,
+        description=DESCRIPTION.strip(),
+        urls_namespace="api",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        docs=OfflineSwagger(),
+    )
+    errors.install(api)
+    api.add_router("/v1/", meta_router)
+    api.add_router("/v1/", customers_router)
+    api.add_router("/v1/", tags_router)
+    api.add_router("/v1/", org_router)
+    api.add_router("/v1/", events_router)
+    return api
+
+
+api = build_api()
