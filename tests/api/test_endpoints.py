@@ -331,3 +331,13 @@ def test_a_wrong_method_is_405_in_the_error_format(admin):
     assert response.json()["code"] == "method_not_allowed"
     assert response.json()["details"]["allowed"] == ["GET"]
     assert response["Allow"] == "GET"
+
+
+@pytest.mark.parametrize("role", ["ops", "staff"])
+def test_only_corp_admins_get_whole_phone_numbers(api_as, world, role):
+    """The console's rule: phone numbers are personal data, whole only for corp admins."""
+    client = api_as(role)
+    relation = client.get(f"/relations/{world.relations[('wm_east', 'east')].pk}").json()
+    assert relation["remark_mobiles"] == ["138****5678"]
+    one = client.get("/customers/wm_east").json()
+    assert one["relations"][0]["remark_mobiles"] == ["138****5678"]

@@ -10,6 +10,7 @@ from qike.api.auth import access_of, read_auth
 from qike.api.pagination import cursor_page
 from qike.api.schemas import CursorQuery, Id, Text, errors
 from qike.customers.models import Customer, FollowRelation
+from qike.customers.privacy import mask_phone, reveals_phones
 from qike.customers.queries import filter_relations, get_customer, get_relation, relations_in_scope
 from qike.customers.schemas import (
     CustomerFilterQuery,
@@ -22,13 +23,6 @@ from qike.org.access import Access
 from qike.tags.models import TagAssignment
 
 router = Router(tags=["customers"], auth=read_auth)
-
-
-def mask_mobile(mobile: str) -> str:
-    """138****5678: lists show that a number exists without handing it out."""
-    if len(mobile) >= 7:
-        return f"{mobile[:3]}{'*' * (len(mobile) - 7)}{mobile[-4:]}"
-    return "*" * len(mobile)
 
 
 def with_details(relations: QuerySet[FollowRelation]) -> QuerySet[FollowRelation]:
@@ -51,7 +45,7 @@ def relation_data(relation: FollowRelation, *, masked: bool, with_customer: bool
         "remark": relation.remark,
         "description": relation.description,
         "remark_corp_name": relation.remark_corp_name,
-        "remark_mobiles": [mask_mobile(m) for m in mobiles] if masked else mobiles,
+        "remark_mobiles": [mask_phone(m) for m in mobiles] if masked else mobiles,
         "oper_userid": relation.oper_userid,
         "add_way": relation.add_way,
         "state": relation.state,
@@ -131,7 +125,7 @@ def customer_detail(request: HttpRequest, external_userid: Text) -> dict:
     access = access_of(request)
     customer = get_customer(access, external_userid)
     loaded = customers_with_relations(access, Customer.objects.filter(pk=customer.pk)).get()
-    return customer_data(loaded, loaded.visible_relations, masked=False)
+    return customer_data(loaded, loaded.visible_relations, masked=not reveals_phones(access))
 
 
 @router.get(
@@ -162,4 +156,4 @@ def relation_detail_data(access: Access, relation_id: int) -> dict:
     """One relation in full (404 another corp's, 403 outside your scope); shared with tag marking."""
     relation = get_relation(access, relation_id)
     loaded = with_details(FollowRelation.objects.filter(pk=relation.pk)).get()
-    return relation_data(loaded, masked=False, with_customer=True)
+    return relation_data(loaded, masked=not reveals_phones(access), with_customer=True)

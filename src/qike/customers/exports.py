@@ -15,8 +15,9 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from qike.customers.forms import add_way_label, mask_phone
+from qike.customers.forms import add_way_label
 from qike.customers.models import FollowRelation
+from qike.customers.privacy import mask_phone
 from qike.tags.models import TagAssignment
 
 # Excel holds about a million rows; an export this large is a job for the API, not a download.

@@ -51,16 +51,6 @@ def add_way_label(value: int) -> str:
     return str(label) if label is not None else str(value)
 
 
-def mask_phone(number: str) -> str:
-    """138****0000: enough to recognise a number, not enough to call it."""
-    number = (number or "").strip()
-    if len(number) >= 7:
-        return f"{number[:3]}****{number[-4:]}"
-    if len(number) > 2:
-        return "*" * (len(number) - 2) + number[-2:]
-    return "*" * len(number)
-
-
 def tag_choices(access: Access) -> list[tuple[str, list[tuple[str, str]]]]:
     """The corp's own tags, grouped as WeCom orders them: [(group name, [(tag id, tag name)])]."""
     grouped: dict[int | None, tuple[str, list[tuple[str, str]]]] = {}

@@ -39,6 +39,8 @@ class Customer(CorpOwned):
         indexes = [
             models.Index(fields=["corp", "unionid"], name="customers_unionid_idx"),
             models.Index(fields=["corp", "name"], name="customers_name_idx"),
+            # The API lists customers newest first with keyset pages.
+            models.Index(fields=["corp", "-created_at", "-id"], name="customers_newest_idx"),
         ]
 
     def __str__(self) -> str:

@@ -20,10 +20,10 @@ from qike.customers.forms import (
     CustomerFilterForm,
     RelationTagsForm,
     add_way_label,
-    mask_phone,
     tag_choices,
 )
 from qike.customers.models import Customer, FollowRelation, RelationStatus, TimelineEntry
+from qike.customers.privacy import mask_phone, reveals_phones
 from qike.customers.queries import (
     count_capped,
     filter_relations,
@@ -31,8 +31,7 @@ from qike.customers.queries import (
     get_relation,
     relations_in_scope,
 )
-from qike.org.access import SUPER_ADMIN, Access, Action
-from qike.org.models import Role
+from qike.org.access import Access, Action
 from qike.tags.models import Tag, TagAssignment, TagType
 from qike.tags.services import mark_tags
 from qike.wecom.errors import WeComError
@@ -40,12 +39,6 @@ from qike.wecom.errors import WeComError
 PAGE_SIZE = 50
 TIMELINE_PAGE = 30
 TOTAL_CAP = 10_000
-
-
-def reveals_phones(access: Access) -> bool:
-    """Only corp admins see customers' full phone numbers (detail page and export); lists always
-    mask them, since a list is what a screen share or a shoulder shows."""
-    return access.role in (SUPER_ADMIN, Role.CORP_ADMIN)
 
 
 def _with_tags(relations: QuerySet[FollowRelation]) -> QuerySet[FollowRelation]:
