@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from qike.core import clock
 from qike.core.fields import EncryptedJSONListField
@@ -48,7 +49,7 @@ class Customer(CorpOwned):
 
 
 class RelationStatus(models.TextChoices):
-    ACTIVE = "active", _("active")
+    ACTIVE = "active", pgettext_lazy("follow relation status", "active")
     DELETED_BY_CUSTOMER = "deleted_by_customer", _("deleted by customer")
     DELETED_BY_STAFF = "deleted_by_staff", _("deleted by staff")
 
