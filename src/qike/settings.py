@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "qike.org",
     "qike.tags",
     "qike.customers",
+    "qike.engagement",
     "qike.api",
     "qike.console",
 ]

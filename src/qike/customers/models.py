@@ -100,6 +100,8 @@ class TimelineKind(models.TextChoices):
     EDITED = "edited", _("edited in WeCom")
     TAGS_CHANGED = "tags_changed", _("tags changed")
     FOUND_BY_SYNC = "found_by_sync", _("found by sync")
+    WELCOME = "welcome", _("welcome message")  # data: status (sent/failed/expired/no_code), text
+    CHANNEL = "channel", _("came through a channel")  # data: kind, label (live code, link, lead…)
 
 
 class TimelineEntry(CorpOwned):
