@@ -68,3 +68,51 @@ def test_demo_starts_serves_and_restarts_on_its_own_data(tmp_path):
     assert f"admin / {password}" in second
     with pytest.raises(httpx.ConnectError):  # stopped cleanly: nothing left listening
         httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+
+
+def test_the_demo_serves_the_console_with_its_front_end_files(tmp_path):
+    """The console's htmx, Alpine.js and ECharts come from npm; gunicorn must serve them."""
+    port, sim_port = _free_port(), _free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DJANGO_SETTINGS_MODULE", "QIKE_SECRET_KEY", "QIKE_ENCRYPTION_KEY"}
+    }
+    env["QIKE_HOME"] = str(tmp_path)
+    demo = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "qike.cli",
+            "demo",
+            "--port",
+            str(port),
+            "--sim-port",
+            str(sim_port),
+            "--duration",
+            "60",
+            "--staff",
+            "4",
+            "--customers",
+            "20",
+            "--traffic",
+            "0",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        for line in demo.stdout:
+            if "Qike is running" in line:
+                break
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{base}/login/", timeout=10).status_code == 200
+        for name in ("htmx.min.js", "alpine.min.js", "echarts.min.js"):
+            answer = httpx.get(f"{base}/static/vendor/{name}", timeout=10)
+            assert answer.status_code == 200, name
+            assert len(answer.content) > 10_000, name
+    finally:
+        demo.terminate()
+        demo.wait(timeout=30)

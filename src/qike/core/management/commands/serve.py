@@ -15,10 +15,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-migrate", action="store_true", help="do not apply migrations first"
         )
+        parser.add_argument(
+            "--no-collectstatic",
+            action="store_true",
+            help="do not collect static files first (when the deployment already did)",
+        )
 
-    def handle(self, *args, host, port, workers, threads, no_migrate, **options):
+    def handle(self, *args, host, port, workers, threads, no_migrate, no_collectstatic, **options):
         if not no_migrate:
             call_command("migrate", interactive=False, verbosity=0)
+        if not no_collectstatic:
+            # whitenoise serves STATIC_ROOT, which it reads once at start: collect first.
+            call_command("collectstatic", interactive=False, verbosity=0)
         serve(host=host, port=port, workers=workers, threads=threads)
 
 
