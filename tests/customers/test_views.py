@@ -369,3 +369,22 @@ def test_an_export_too_large_is_refused_with_a_message(as_user, monkeypatch):
     assert answer.status_code == 302
     page = client.get(answer["Location"])
     assert "请缩小筛选范围" in page.content.decode()
+
+
+def test_a_welcome_message_shows_its_result_on_the_timeline(as_user, world):
+    customer = Customer.objects.get(corp=world.corp, external_userid="wmc1")
+    TimelineEntry.objects.create(
+        corp=world.corp,
+        customer=customer,
+        kind=TimelineKind.WELCOME,
+        occurred_at=clock.now(),
+        data={
+            "status": "expired",
+            "text": "您好，欢迎关注",
+            "errcode": 41050,
+            "errmsg": "invalid welcome code",
+        },
+    )
+    page = detail(as_user("admin"), "wmc1").content.decode()
+    assert "欢迎语" in page and "您好，欢迎关注" in page
+    assert "欢迎码已过期" in page and "41050" in page

@@ -73,14 +73,16 @@ def _previous_cursor(relations: QuerySet[FollowRelation], first: FollowRelation)
     Keyset pages only know the way forward, so look back: the page before starts right after the
     row PAGE_SIZE + 1 places newer than `first`, and newest_first gives exactly that row's cursor
     when the row ends a page of one."""
-    newer = relations.filter(
-        Q(added_at__gt=first.added_at) | Q(added_at=first.added_at, pk__gt=first.pk)
-    ).order_by("added_at", "pk")
+    newer = (
+        relations.filter(added_at__gte=first.added_at)  # indexable; see core.pagination
+        .filter(Q(added_at__gt=first.added_at) | Q(added_at=first.added_at, pk__gt=first.pk))
+        .order_by("added_at", "pk")
+    )
     boundary = list(newer.values("pk", "added_at")[PAGE_SIZE : PAGE_SIZE + 1])
     if not boundary:
         return ""
     edge = boundary[0]
-    at_or_before = relations.filter(
+    at_or_before = relations.filter(added_at__lte=edge["added_at"]).filter(
         Q(added_at__lt=edge["added_at"]) | Q(added_at=edge["added_at"], pk__lte=edge["pk"])
     )
     return newest_first(at_or_before, field="added_at", size=1).next_cursor
