@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "qike.tags",
     "qike.customers",
     "qike.engagement",
+    "qike.acquisition",
     "qike.api",
     "qike.console",
 ]

@@ -588,3 +588,37 @@ def test_close_closes_own_http_client():
     client = WeComClient(CORPID, SECRET)
     client.close()
     assert client._http.is_closed
+
+
+# --- welcome messages: media/upload ---------------------------------------------------------------
+
+
+def test_upload_media_sends_multipart_and_reads_string_created_at(client, gettoken, mock):
+    route = mock.post("/media/upload").mock(
+        return_value=ok(type="image", media_id="MEDIA-1", created_at="1700000000")
+    )
+    answer = client.upload_media(media_type="image", filename="cover.png", content=b"\x89PNG-data")
+    assert answer == {"type": "image", "media_id": "MEDIA-1", "created_at": 1700000000}
+    request = route.calls[0].request
+    assert request.url.params["type"] == "image"
+    assert request.url.params["access_token"] == "TOKEN-1"
+    assert request.headers["content-type"].startswith("multipart/form-data")
+    assert b'name="media"; filename="cover.png"' in request.content
+    assert b"\x89PNG-data" in request.content
+
+
+def test_upload_media_refreshes_a_bad_token_and_raises_wecom_errors(client, mock):
+    mock.get("/gettoken").mock(side_effect=[token_answer("OLD"), token_answer("NEW")])
+    route = mock.post("/media/upload").mock(
+        side_effect=[fail(errors.TOKEN_EXPIRED), ok(media_id="M2", created_at=1700000001)]
+    )
+    assert (
+        client.upload_media(media_type="file", filename="a.pdf", content=b"%PDF-1")["created_at"]
+        == 1700000001
+    )
+    assert route.calls[1].request.url.params["access_token"] == "NEW"
+
+    mock.post("/media/upload").mock(return_value=fail(45001, "file too big"))
+    with pytest.raises(WeComError) as caught:
+        client.upload_media(media_type="video", filename="v.mp4", content=b"x" * 10)
+    assert (caught.value.errcode, caught.value.path) == (45001, "media/upload")

@@ -5,11 +5,13 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import NinjaAPI, Router, Schema
 
+from qike.acquisition.api import router as acquisition_router
 from qike.api import errors
 from qike.api.auth import access_of, read_auth
 from qike.api.docs import OfflineSwagger
 from qike.api.schemas import ErrorOut
 from qike.customers.api import router as customers_router
+from qike.engagement.api import router as engagement_router
 from qike.intake.api import router as events_router
 from qike.org.api import router as org_router
 from qike.tags.api import router as tags_router
@@ -73,6 +75,8 @@ def build_api() -> NinjaAPI:
     api.add_router("/v1/", tags_router)
     api.add_router("/v1/", org_router)
     api.add_router("/v1/", events_router)
+    api.add_router("/v1/", engagement_router)
+    api.add_router("/v1/", acquisition_router)
     return api
 
 

@@ -1,6 +1,6 @@
 """The everyday console pages: login, dashboard, customers."""
 
-from django.urls import path
+from django.urls import include, path
 
 from qike.console import views
 from qike.customers import views as customers
@@ -24,4 +24,6 @@ urlpatterns = [
         name="customer_timeline",
     ),
     path("customers/<str:external_userid>/", customers.customer_detail, name="customer_detail"),
+    path("", include("qike.engagement.urls")),
+    path("", include("qike.acquisition.urls")),
 ]

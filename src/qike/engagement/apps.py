@@ -5,3 +5,6 @@ class EngagementConfig(AppConfig):
     name = "qike.engagement"
     label = "engagement"
     verbose_name = "Engagement"
+
+    def ready(self) -> None:
+        from qike.engagement import handlers, tasks  # noqa: F401  (event handlers, jobs)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -7,21 +9,43 @@ from qike.core.models import CorpOwned
 
 MAX_ATTACHMENTS = 9  # WeCom's limit for send_welcome_msg and mass messages
 MAX_TEXT_BYTES = 4000
+MAX_LINK_TITLE_BYTES = 128
+MAX_LINK_DESC_BYTES = 512
+MAX_MINIPROGRAM_TITLE_BYTES = 64
+NICKNAME = "%NICKNAME%"
+
+
+def media_storage() -> FileSystemStorage:
+    """Welcome-message files live in Qike (QIKE_HOME/media) and are uploaded to WeCom on send."""
+    return FileSystemStorage(location=settings.QIKE_HOME / "media")
+
+
+class AttachmentKind(models.TextChoices):
+    IMAGE = "image", _("image")
+    LINK = "link", _("link")
+    MINIPROGRAM = "miniprogram", _("mini program")
+    FILE = "file", _("file")
+    VIDEO = "video", _("video")
 
 
 class WelcomeMessage(CorpOwned):
     """A welcome message (欢迎语): text plus up to 9 attachments, optionally varying by time of day.
 
     `attachments` holds WeCom's attachment objects ({"msgtype": "image"|"link"|"miniprogram"|"video"|
-    "file", ...}) as Qike stores them (media by content-library reference, uploaded on send).
-    `variants` are time-of-day alternatives: [{"start": "HH:MM", "end": "HH:MM", "text": ..., "attachments":
-    [...]}], checked in order in the corp's time zone; the first that covers the moment wins.
+    "file", <msgtype>: {...}}) as Qike stores them: image, video and file (and a mini program's
+    cover) name a `WelcomeMedia` by its key "media" and are uploaded to WeCom (media/upload) on send.
+    `variants` are time-of-day alternatives of the text: [{"start": "HH:MM", "end": "HH:MM", "text":
+    ...}], checked in order in Asia/Shanghai; the first that covers the moment wins, and its text
+    replaces the message's text (the attachments stay the same). An end before the start wraps over
+    midnight ("22:00"–"06:00").
     """
 
     name = models.CharField(_("name"), max_length=64)
     text = models.TextField(_("text"), blank=True)
     attachments = models.JSONField(_("attachments"), default=list, blank=True)
     variants = models.JSONField(_("time-of-day variants"), default=list, blank=True)
+    # What %NICKNAME% becomes when WeCom does not tell the customer's name (a half-added customer).
+    nickname_fallback = models.CharField(_("name when unknown"), max_length=32, blank=True)
     is_corp_default = models.BooleanField(_("corp default"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -38,3 +62,103 @@ class WelcomeMessage(CorpOwned):
 
     def __str__(self) -> str:
         return self.name
+
+
+class WelcomeMedia(CorpOwned):
+    """A file kept in Qike for welcome messages, with the WeCom temporary media_id it was last
+    uploaded as (valid 3 days), so sends within that time reuse it."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=AttachmentKind.choices)
+    file = models.FileField(_("file"), storage=media_storage, upload_to="welcome/%Y/%m/")
+    filename = models.CharField(_("file name"), max_length=255)
+    size = models.PositiveIntegerField(_("size"))
+    media_id = models.CharField(max_length=255, blank=True)
+    media_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class StaffWelcome(CorpOwned):
+    """A staff member's own default welcome message (成员欢迎语)."""
+
+    staff = models.OneToOneField("org.Staff", on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(WelcomeMessage, on_delete=models.CASCADE, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.staff_id} → {self.message_id}"
+
+
+class SendStatus(models.TextChoices):
+    PENDING = "pending", _("waiting")
+    SENDING = "sending", _("sending")
+    SENT = "sent", _("sent")
+    FAILED = "failed", _("failed")
+    EXPIRED = "expired", _("code expired")
+    NO_CODE = "no_code", _("no welcome code")
+    NO_MESSAGE = "no_message", _("nothing configured")
+
+
+class ChosenBy(models.TextChoices):
+    SOURCE = "source", _("channel's own")
+    STAFF = "staff", _("staff default")
+    CORP = "corp", _("corp default")
+
+
+class WelcomeSend(CorpOwned):
+    """One welcome for one add event, claimed before WeCom is called so that a code is used at
+    most once, however often the callback arrives or is replayed."""
+
+    welcome_code = models.CharField(_("welcome code"), max_length=128, blank=True)
+    # The code, or for adds without one the add itself: one row per add, whatever is replayed.
+    event_key = models.CharField(max_length=255)
+    userid = models.CharField(_("staff UserID"), max_length=64)
+    external_userid = models.CharField(_("external UserID"), max_length=64)
+    staff = models.ForeignKey(
+        "org.Staff", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(_("channel state"), max_length=64, blank=True)
+    is_half = models.BooleanField(default=False)
+    event_at = models.DateTimeField(_("added at"))
+    status = models.CharField(
+        _("result"), max_length=16, choices=SendStatus.choices, default=SendStatus.PENDING
+    )
+    message = models.ForeignKey(
+        WelcomeMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    message_name = models.CharField(_("welcome message"), max_length=64, blank=True)
+    chosen_by = models.CharField(
+        _("chosen by"), max_length=16, choices=ChosenBy.choices, blank=True
+    )
+    source_label = models.CharField(_("channel"), max_length=128, blank=True)
+    variant = models.CharField(_("time-of-day variant"), max_length=16, blank=True)
+    text = models.TextField(_("text"), blank=True)
+    attachments = models.JSONField(default=list, blank=True)
+    errcode = models.IntegerField(null=True, blank=True)
+    errmsg = models.CharField(max_length=512, blank=True)
+    created_at = models.DateTimeField(_("received"))
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["corp", "welcome_code"],
+                condition=~models.Q(welcome_code=""),
+                name="engagement_send_once_per_code",
+            ),
+            models.UniqueConstraint(fields=["corp", "event_key"], name="engagement_send_per_add"),
+        ]
+        indexes = [
+            models.Index(fields=["corp", "-created_at", "-id"], name="engagement_send_newest_idx"),
+            models.Index(
+                fields=["corp", "status", "created_at"], name="engagement_send_status_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.userid} → {self.external_userid}"

@@ -42,3 +42,9 @@ def source_for_state(corp: Corp, state: str) -> Source | None:
         if found is not None:
             return found
     return None
+
+
+def unregister(resolver: Resolver) -> None:
+    """Forget a resolver (tests register their own and take them away again)."""
+    if resolver in _resolvers:
+        _resolvers.remove(resolver)

@@ -527,6 +527,57 @@ class WeComClient:
             body["attachments"] = attachments
         self._post("externalcontact/send_welcome_msg", body)
 
+    # --- welcome messages: temporary media (素材) for attachments -------------------------------
+
+    def upload_media(self, *, media_type: str, filename: str, content: bytes) -> dict:
+        """media/upload: {type, media_id, created_at (int)}; the media_id is valid 3 days and is
+        what image, video and file attachments (and a mini program's cover) carry."""
+        answer = self._upload("media/upload", {"type": media_type}, filename, content)
+        media_id = answer.get("media_id")
+        if not isinstance(media_id, str) or not media_id:
+            raise WeComTransportError(errors.BAD_RESPONSE, "answered no media_id", "media/upload")
+        # The official sample sends created_at as a string, some SDK fixtures as an int.
+        created_at = str(answer.get("created_at") or "0")
+        return {
+            "type": answer.get("type", media_type),
+            "media_id": media_id,
+            "created_at": int(created_at) if created_at.isdigit() else 0,
+        }
+
+    def _upload(self, path: str, params: dict, filename: str, content: bytes) -> dict:
+        """A multipart POST (field `media`) with the same token and busy/rate-limit handling as
+        JSON calls. Uploading twice is harmless (two media_ids), so network failures are retried."""
+        token = self.get_token()
+        refreshed = False
+        backoff = _Backoff(self.max_rate_limit_waits)
+        url = f"{self.base_url}/cgi-bin/{path}"
+        attempt = 0
+        while True:
+            try:
+                response = self._http.post(
+                    url,
+                    params={**params, "access_token": token},
+                    files={"media": (filename, content)},
+                    timeout=self.timeout,
+                )
+                answer = self._decode(response, path)
+            except (httpx.HTTPError, WeComTransportError) as exc:
+                if attempt >= TRANSPORT_RETRIES:
+                    raise self._transport_error(exc, path) from None
+                attempt += 1
+                self._sleep(TRANSPORT_BACKOFF * attempt)
+                continue
+            errcode = _errcode(answer, path)
+            if errcode == errors.OK:
+                return answer
+            if errcode in errors.TOKEN_ERRORS and not refreshed:
+                token, refreshed = self._replace_token(token), True
+                continue
+            wait = backoff.delay(errcode)
+            if wait is None:
+                raise WeComError(errcode, self._scrub(str(answer.get("errmsg", ""))), path)
+            self._sleep(wait)
+
 
 def _errcode(answer: dict, path: str) -> int:
     value = answer.get("errcode", errors.OK)  # some answers omit errcode on success

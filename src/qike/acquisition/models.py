@@ -1,0 +1,131 @@
+"""Live codes (渠道活码) and staff QR cards (对外名片): WeCom contact ways whose `state` tells Qike
+which channel brought each customer, and whose member list Qike steers (caps, shifts, spreading)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from qike.core.models import CorpOwned
+
+LIVE_CODE_STATE_PREFIX = "lc-"
+STAFF_CARD_STATE_PREFIX = "sc-"
+
+
+class LiveCode(CorpOwned):
+    """A multi-member contact way (type 2). `current_userids` is the member list WeCom has now, as
+    Qike last set it, so Qike calls WeCom only when the list really changes."""
+
+    name = models.CharField(_("name"), max_length=64)
+    channel_group = models.CharField(_("channel group"), max_length=64, blank=True)
+    remark = models.CharField(_("remark"), max_length=200, blank=True)
+    skip_verify = models.BooleanField(_("add without verification"), default=True)
+    state = models.CharField(_("channel state"), max_length=30, blank=True)
+    config_id = models.CharField(_("WeCom config ID"), max_length=64, blank=True)
+    qr_code = models.URLField(_("QR code URL"), max_length=512, blank=True)
+    welcome_message = models.ForeignKey(
+        "engagement.WelcomeMessage",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("welcome message"),
+    )
+    tags = models.ManyToManyField("tags.Tag", blank=True, related_name="+", verbose_name=_("tags"))
+    daily_cap = models.PositiveIntegerField(_("daily cap per staff member"), null=True, blank=True)
+    spread_evenly = models.BooleanField(_("spread evenly"), default=True)
+    current_userids = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["corp", "state"],
+                condition=~models.Q(state=""),
+                name="acquisition_livecode_state_unique",
+            ),
+        ]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PoolRole(models.TextChoices):
+    MAIN = "main", _("pool")
+    BACKUP = "backup", _("backup")
+
+
+class PoolMember(CorpOwned):
+    code = models.ForeignKey(LiveCode, on_delete=models.CASCADE, related_name="members")
+    staff = models.ForeignKey("org.Staff", on_delete=models.CASCADE, related_name="+")
+    role = models.CharField(max_length=8, choices=PoolRole.choices, default=PoolRole.MAIN)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code", "staff", "role"], name="acquisition_pool_member_unique"
+            )
+        ]
+
+
+class PoolDepartment(CorpOwned):
+    """A department in the main pool: its members and its sub-departments' members take part."""
+
+    code = models.ForeignKey(LiveCode, on_delete=models.CASCADE, related_name="departments")
+    department = models.ForeignKey("org.Department", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code", "department"], name="acquisition_pool_department_unique"
+            )
+        ]
+
+
+class Schedule(CorpOwned):
+    """A shift: on these weekdays (0 = Monday) from `start` until `end` (Asia/Shanghai), these
+    members take the code's adds instead of the main pool."""
+
+    code = models.ForeignKey(LiveCode, on_delete=models.CASCADE, related_name="schedules")
+    weekdays = models.JSONField(_("weekdays"), default=list)
+    start = models.TimeField(_("from"))
+    end = models.TimeField(_("until"))
+    staff = models.ManyToManyField("org.Staff", related_name="+", verbose_name=_("staff"))
+
+    class Meta:
+        ordering = ["id"]
+
+
+class LiveCodeAdd(CorpOwned):
+    """One add attributed to a code: the basis of caps, spreading and the code's figures."""
+
+    code = models.ForeignKey(LiveCode, on_delete=models.CASCADE, related_name="adds")
+    relation = models.ForeignKey(
+        "customers.FollowRelation", on_delete=models.CASCADE, related_name="+"
+    )
+    staff = models.ForeignKey("org.Staff", on_delete=models.CASCADE, related_name="+")
+    added_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["code", "relation"], name="acquisition_add_unique")
+        ]
+        indexes = [models.Index(fields=["code", "added_at"], name="acquisition_add_day_idx")]
+
+
+class StaffCard(CorpOwned):
+    """A staff member's own QR card (对外名片): a single-member contact way (type 1)."""
+
+    staff = models.ForeignKey("org.Staff", on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(_("channel state"), max_length=30)
+    config_id = models.CharField(_("WeCom config ID"), max_length=64)
+    qr_code = models.URLField(_("QR code URL"), max_length=512)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["corp", "staff"], name="acquisition_card_unique"),
+        ]
