@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "qike.customers",
     "qike.engagement",
     "qike.acquisition",
+    "qike.leads",
     "qike.api",
     "qike.console",
 ]

@@ -15,5 +15,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("qike.api.urls")),
+    path("f/", include("qike.leads.public_urls")),
     path("", include("qike.console.urls")),
 ]

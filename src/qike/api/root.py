@@ -13,6 +13,7 @@ from qike.api.schemas import ErrorOut
 from qike.customers.api import router as customers_router
 from qike.engagement.api import router as engagement_router
 from qike.intake.api import router as events_router
+from qike.leads.api import router as leads_router
 from qike.org.api import router as org_router
 from qike.tags.api import router as tags_router
 
@@ -77,6 +78,7 @@ def build_api() -> NinjaAPI:
     api.add_router("/v1/", events_router)
     api.add_router("/v1/", engagement_router)
     api.add_router("/v1/", acquisition_router)
+    api.add_router("/v1/", leads_router)
     return api
 
 

@@ -26,4 +26,5 @@ urlpatterns = [
     path("customers/<str:external_userid>/", customers.customer_detail, name="customer_detail"),
     path("", include("qike.engagement.urls")),
     path("", include("qike.acquisition.urls")),
+    path("", include("qike.leads.urls")),
 ]
