@@ -622,3 +622,51 @@ def test_upload_media_refreshes_a_bad_token_and_raises_wecom_errors(client, mock
     with pytest.raises(WeComError) as caught:
         client.upload_media(media_type="video", filename="v.mp4", content=b"x" * 10)
     assert (caught.value.errcode, caught.value.path) == (45001, "media/upload")
+
+
+# --- acquisition links ----------------------------------------------------------------------------
+
+
+def test_acquisition_link_methods_send_wecoms_shapes(client, gettoken, mock):
+    create = mock.post("/externalcontact/customer_acquisition/create_link").mock(
+        return_value=ok(link={"link_id": "cawc1", "url": "https://work.weixin.qq.com/ca/cawc1"})
+    )
+    link = client.create_acquisition_link(
+        link_name="抖音", user_list=["zhangsan"], department_list=[2], skip_verify=False
+    )
+    assert link["link_id"] == "cawc1"
+    assert json.loads(create.calls[0].request.content) == {
+        "link_name": "抖音",
+        "range": {"user_list": ["zhangsan"], "department_list": [2]},
+        "skip_verify": False,
+    }
+    update = mock.post("/externalcontact/customer_acquisition/update_link").mock(return_value=ok())
+    client.update_acquisition_link("cawc1", link_name="新名")
+    assert json.loads(update.calls[0].request.content) == {"link_id": "cawc1", "link_name": "新名"}
+    mock.post("/externalcontact/customer_acquisition/customer").mock(
+        return_value=ok(customer_list=[{"external_userid": "wm1", "userid": "a"}], next_cursor="2")
+    )
+    rows, cursor = client.acquisition_link_customers("cawc1")
+    assert rows[0]["external_userid"] == "wm1" and cursor == "2"
+    mock.get("/externalcontact/customer_acquisition_quota").mock(
+        return_value=ok(total=3, balance=47, quota_list=[])
+    )
+    assert client.acquisition_quota()["balance"] == 47
+    mock.post("/externalcontact/customer_acquisition/delete_link").mock(
+        return_value=fail(40058, "invalid link_id")
+    )
+    with pytest.raises(WeComError) as caught:
+        client.delete_acquisition_link("gone")
+    assert caught.value.errcode == 40058
+
+
+def test_send_app_message_joins_recipients(client, gettoken, mock):
+    route = mock.post("/message/send").mock(return_value=ok(invaliduser="ghost", msgid="m1"))
+    answer = client.send_app_message(agentid=1000002, touser=["a", "ghost"], content="余额不足")
+    assert answer["invaliduser"] == "ghost"
+    assert json.loads(route.calls[0].request.content) == {
+        "touser": "a|ghost",
+        "msgtype": "text",
+        "agentid": 1000002,
+        "text": {"content": "余额不足"},
+    }

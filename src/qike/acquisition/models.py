@@ -129,3 +129,145 @@ class StaffCard(CorpOwned):
         constraints = [
             models.UniqueConstraint(fields=["corp", "staff"], name="acquisition_card_unique"),
         ]
+
+
+# --- acquisition links (获客助手) -------------------------------------------------------------
+
+ACQUISITION_LINK_STATE_PREFIX = "ca-"
+ACQUISITION_ADD_WAY = 16  # WeCom's add_way for customers who arrive by an acquisition link
+DEFAULT_FREE_ADDS = 50  # seed article 000 (2023 rules): 50 free adds per corp …
+DEFAULT_PRICE_FEN = 300  # … then ¥3 per successful add
+
+
+class AcquisitionLink(CorpOwned):
+    """A WeCom acquisition link (获客链接). `state` is the customer_channel Qike appends to the bare
+    link, so adds without a sub-channel are still recognised when they arrive."""
+
+    name = models.CharField(_("name"), max_length=64)
+    link_id = models.CharField(_("WeCom link ID"), max_length=64, blank=True)
+    url = models.URLField(_("link URL"), max_length=512, blank=True)
+    skip_verify = models.BooleanField(_("add without verification"), default=True)
+    state = models.CharField(_("channel state"), max_length=64, blank=True)
+    userids = models.JSONField(_("staff"), default=list, blank=True)
+    department_ids = models.JSONField(_("departments"), default=list, blank=True)
+    welcome_message = models.ForeignKey(
+        "engagement.WelcomeMessage",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("welcome message"),
+    )
+    tags = models.ManyToManyField("tags.Tag", blank=True, related_name="+", verbose_name=_("tags"))
+    unavailable_at = models.DateTimeField(null=True, blank=True)
+    polled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def url_for(self, state: str) -> str:
+        return f"{self.url}?customer_channel={state}" if self.url else ""
+
+
+class LinkChannel(CorpOwned):
+    """A sub-channel of a link: the link URL with `?customer_channel=<state>`."""
+
+    link = models.ForeignKey(AcquisitionLink, on_delete=models.CASCADE, related_name="channels")
+    name = models.CharField(_("name"), max_length=64)
+    state = models.CharField(_("channel state"), max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["corp", "state"], name="acquisition_linkchannel_state_unique"
+            )
+        ]
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def url(self) -> str:
+        return self.link.url_for(self.state)
+
+
+class LinkAdd(CorpOwned):
+    """One customer acquired through a link, attributed once (the relation is unique) however the
+    news arrives: the add event, the friend_request event or polling WeCom's customer list."""
+
+    link = models.ForeignKey(AcquisitionLink, on_delete=models.CASCADE, related_name="adds")
+    channel = models.ForeignKey(
+        LinkChannel, null=True, blank=True, on_delete=models.SET_NULL, related_name="adds"
+    )
+    relation = models.OneToOneField(
+        "customers.FollowRelation", on_delete=models.CASCADE, related_name="+"
+    )
+    staff = models.ForeignKey("org.Staff", on_delete=models.CASCADE, related_name="+")
+    added_at = models.DateTimeField()
+    cost_fen = models.PositiveIntegerField(_("cost (fen)"), default=0)
+    via = models.CharField(max_length=16)
+
+    class Meta:
+        indexes = [models.Index(fields=["link", "added_at"], name="acquisition_linkadd_day_idx")]
+
+
+class LinkDailyStat(CorpOwned):
+    """WeCom's figures for one link and one Beijing day (customer_acquisition/statistic)."""
+
+    link = models.ForeignKey(AcquisitionLink, on_delete=models.CASCADE, related_name="daily")
+    day = models.DateField()
+    clicks = models.PositiveIntegerField(default=0)
+    new_customers = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["link", "day"], name="acquisition_linkstat_unique")
+        ]
+        ordering = ["day"]
+
+
+class LinkSettings(CorpOwned):
+    """A corp's acquisition-link pricing, Qike's count of adds so far, and the last live balance."""
+
+    free_adds = models.PositiveIntegerField(_("free adds"), default=DEFAULT_FREE_ADDS)
+    price_fen = models.PositiveIntegerField(_("price per add (fen)"), default=DEFAULT_PRICE_FEN)
+    adds_counted = models.PositiveIntegerField(_("adds counted"), default=0)
+    balance = models.IntegerField(null=True, blank=True)
+    total_used = models.IntegerField(null=True, blank=True)
+    balance_checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["corp"], name="acquisition_linksettings")]
+
+
+class QuotaAlertKind(models.TextChoices):
+    LOW = "balance_low", _("balance low")
+    EXHAUSTED = "balance_exhausted", _("balance exhausted")
+
+
+class QuotaAlert(CorpOwned):
+    """A balance_low / balance_exhausted event: admins are told once per event (the event's time
+    identifies it, so a redelivered event finds its alert)."""
+
+    kind = models.CharField(max_length=32, choices=QuotaAlertKind.choices)
+    event_at = models.DateTimeField()
+    notified = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["corp", "kind", "event_at"], name="acquisition_quotaalert_unique"
+            )
+        ]
+        ordering = ["-event_at"]

@@ -12,7 +12,7 @@ from qike.acquisition.models import (
     StaffCard,
 )
 from qike.core.models import Corp
-from qike.engagement.sources import Source
+from qike.engagement.sources import Source, register
 
 
 def resolve_state(corp: Corp, state: str) -> Source | None:
@@ -34,3 +34,25 @@ def resolve_state(corp: Corp, state: str) -> Source | None:
         label = _("QR card of %(name)s") % {"name": card.staff.name or card.staff.userid}
         return Source(kind="staff_card", object_id=card.pk, label=label)
     return None
+
+
+def resolve_link_state(corp: Corp, state: str) -> Source | None:
+    """An acquisition link's State (its own, or a sub-channel's customer_channel)."""
+    from qike.acquisition.links import link_for_state
+
+    found = link_for_state(corp, state)
+    if found is None:
+        return None
+    link, channel = found
+    return Source(
+        kind="acquisition_link",
+        object_id=link.pk,
+        label=f"{link.name} · {channel.name}" if channel else link.name,
+        welcome_message_id=link.welcome_message_id,
+        tag_ids=tuple(link.tags.values_list("pk", flat=True)),
+    )
+
+
+# Links' states never look like another feature's (see links.on_friend_request), so the order of
+# registration against resolve_state does not matter.
+register(resolve_link_state)

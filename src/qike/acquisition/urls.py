@@ -14,3 +14,27 @@ urlpatterns = [
     path("staff-cards/", views.staff_cards, name="staff_cards"),
     path("staff-cards/<int:pk>/qr/", views.staff_card_qr, name="staff_card_qr"),
 ]
+
+# acquisition links (获客助手)
+from qike.acquisition import link_views  # noqa: E402
+
+urlpatterns += [
+    path("acquisition-links/", link_views.link_list, name="acquisition_links"),
+    path("acquisition-links/new/", link_views.link_new, name="acquisition_link_new"),
+    path("acquisition-links/pricing/", link_views.link_pricing, name="acquisition_link_pricing"),
+    path(
+        "acquisition-links/alerts/dismiss/",
+        link_views.link_alerts_dismiss,
+        name="acquisition_link_alerts_dismiss",
+    ),
+    path("acquisition-links/<int:pk>/", link_views.link_detail, name="acquisition_link"),
+    path("acquisition-links/<int:pk>/edit/", link_views.link_edit, name="acquisition_link_edit"),
+    path(
+        "acquisition-links/<int:pk>/delete/", link_views.link_delete, name="acquisition_link_delete"
+    ),
+    path(
+        "acquisition-links/<int:pk>/refresh/",
+        link_views.link_refresh,
+        name="acquisition_link_refresh",
+    ),
+]

@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from ninja import NinjaAPI, Router, Schema
 
 from qike.acquisition.api import router as acquisition_router
+from qike.acquisition.link_api import router as acquisition_links_router
 from qike.api import errors
 from qike.api.auth import access_of, read_auth
 from qike.api.docs import OfflineSwagger
@@ -78,6 +79,7 @@ def build_api() -> NinjaAPI:
     api.add_router("/v1/", events_router)
     api.add_router("/v1/", engagement_router)
     api.add_router("/v1/", acquisition_router)
+    api.add_router("/v1/", acquisition_links_router)
     api.add_router("/v1/", leads_router)
     return api
 

@@ -578,6 +578,71 @@ class WeComClient:
                 raise WeComError(errcode, self._scrub(str(answer.get("errmsg", ""))), path)
             self._sleep(wait)
 
+    # acquisition links (获客助手) -------------------------------------------------------------
+
+    def create_acquisition_link(
+        self, *, link_name: str, user_list: list[str], department_list: list[int], skip_verify: bool
+    ) -> dict:
+        """link{link_id, link_name, url, create_time}. Needs the self-built app's secret."""
+        body = {
+            "link_name": link_name,
+            "range": {"user_list": user_list, "department_list": department_list},
+            "skip_verify": skip_verify,
+        }
+        answer = self._post("externalcontact/customer_acquisition/create_link", body)
+        return answer.get("link", {})
+
+    def get_acquisition_link(self, link_id: str) -> dict:
+        """{link{…}, range{user_list, department_list}, skip_verify}."""
+        body = {"link_id": link_id}
+        return _payload(self._post("externalcontact/customer_acquisition/get", body))
+
+    def update_acquisition_link(
+        self,
+        link_id: str,
+        *,
+        link_name: str | None = None,
+        user_list: list[str] | None = None,
+        department_list: list[int] | None = None,
+        skip_verify: bool | None = None,
+    ) -> None:
+        """The range, when given, is replaced in full."""
+        body = _given(link_id=link_id, link_name=link_name, skip_verify=skip_verify)
+        if user_list is not None or department_list is not None:
+            body["range"] = {"user_list": user_list or [], "department_list": department_list or []}
+        self._post("externalcontact/customer_acquisition/update_link", body)
+
+    def delete_acquisition_link(self, link_id: str) -> None:
+        self._post("externalcontact/customer_acquisition/delete_link", {"link_id": link_id})
+
+    def acquisition_link_customers(
+        self, link_id: str, *, cursor: str = "", limit: int = 1000
+    ) -> tuple[list[dict], str]:
+        """One page of the link's customers [{external_userid, userid, chat_status, state}]."""
+        body = _given(link_id=link_id, cursor=cursor or None, limit=limit)
+        answer = self._post("externalcontact/customer_acquisition/customer", body)
+        return answer.get("customer_list", []), answer.get("next_cursor", "") or ""
+
+    def acquisition_link_statistic(self, link_id: str, *, start_time: int, end_time: int) -> dict:
+        """{click_link_customer_cnt, new_customer_cnt} for whole Beijing days (≤ 30 days)."""
+        body = {"link_id": link_id, "start_time": start_time, "end_time": end_time}
+        return _payload(self._post("externalcontact/customer_acquisition/statistic", body))
+
+    def acquisition_quota(self) -> dict:
+        """{total (used so far), balance, quota_list[{expire_date, balance}]}; not under
+        customer_acquisition/."""
+        return _payload(self._get("externalcontact/customer_acquisition_quota"))
+
+    def send_app_message(self, *, agentid: int, touser: list[str], content: str) -> dict:
+        """A text app message (message/send) to members; {invaliduser, …, msgid}."""
+        body = {
+            "touser": "|".join(touser),
+            "msgtype": "text",
+            "agentid": agentid,
+            "text": {"content": content},
+        }
+        return _payload(self._post("message/send", body))
+
 
 def _errcode(answer: dict, path: str) -> int:
     value = answer.get("errcode", errors.OK)  # some answers omit errcode on success
