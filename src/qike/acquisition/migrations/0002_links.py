@@ -125,7 +125,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='linksettings',
-            constraint=models.UniqueConstraint(fields=('corp',), name='acquisition_linksettings'),
+            constraint=models.UniqueConstraint(fields=('corp',), name='acquisition_linksettings_one_per_corp'),
         ),
         migrations.AddConstraint(
             model_name='quotaalert',
