@@ -245,7 +245,9 @@ class LinkSettings(CorpOwned):
     balance_checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["corp"], name="acquisition_linksettings_one_per_corp")]
+        constraints = [
+            models.UniqueConstraint(fields=["corp"], name="acquisition_linksettings_one_per_corp")
+        ]
 
 
 class QuotaAlertKind(models.TextChoices):
