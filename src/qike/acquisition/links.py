@@ -39,7 +39,8 @@ from qike.engagement.models import WelcomeMessage
 from qike.engagement.sources import source_for_state
 from qike.org.access import Access
 from qike.org.models import Department, Membership, Role, Staff, StaffStatus
-from qike.tags.models import Tag, TagAssignment, TagType
+from qike.tags import services as tag_services
+from qike.tags.models import Tag, TagType
 from qike.wecom.errors import WeComError
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,6 @@ MAX_RANGE_DEPARTMENT_PEOPLE = 100  # … and the departments at most 100 people 
 MAX_CHANNEL_BYTES = 64  # WeCom cuts customer_channel beyond 64 bytes
 MAX_CHANNELS = 100
 LINK_GONE = 40058  # unknown or deleted link_id
-NOT_A_FRIEND_YET = 84061
 STAT_DAYS = 30  # WeCom: at most 30 days per statistic query
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9_]+$")
 
@@ -386,37 +386,9 @@ def attribute(
 
 def apply_auto_tags(*, corp: Corp, link: AcquisitionLink, relation: FollowRelation) -> list[str]:
     """The link's auto-tags on the customer, WeCom first; tags already there are skipped."""
-    if relation.is_half:
-        return []
-    have = TagAssignment.objects.filter(relation=relation).values("tag_id")
-    tags = list(link.tags.filter(type=TagType.CORP).exclude(pk__in=have))
-    if not tags:
-        return []
-    try:
-        with client_for(corp) as client:
-            client.mark_tag(
-                userid=relation.staff.userid,
-                external_userid=relation.customer.external_userid,
-                add_tag=[t.wecom_id for t in tags],
-            )
-    except WeComError as exc:
-        if exc.errcode == NOT_A_FRIEND_YET:
-            return []
-        raise
-    with transaction.atomic():
-        TagAssignment.objects.bulk_create(
-            [TagAssignment(corp=corp, relation=relation, tag=t) for t in tags],
-            ignore_conflicts=True,
-        )
-        add_timeline(
-            corp=corp,
-            customer_id=relation.customer_id,
-            staff_id=relation.staff_id,
-            kind=TimelineKind.TAGS_CHANGED,
-            actor=link.name,
-            data={"added": [t.name for t in tags], "removed": []},
-        )
-    return [t.name for t in tags]
+    return tag_services.apply_auto_tags(
+        corp=corp, relation=relation, tags=link.tags.all(), actor=link.name
+    )
 
 
 def _attribute_and_tag(

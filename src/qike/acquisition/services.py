@@ -31,13 +31,13 @@ from qike.engagement.models import WelcomeMessage
 from qike.jobs import enqueue_on_commit
 from qike.org.access import Access, Action
 from qike.org.models import Department, Staff, StaffStatus
-from qike.tags.models import Tag, TagAssignment, TagType
+from qike.tags import services as tag_services
+from qike.tags.models import Tag, TagType
 from qike.wecom.errors import WeComError
 
 MAX_POOL = 100  # WeCom: a contact way has at most 100 members after expanding departments
 MAX_WECOM_REMARK = 30  # WeCom: contact way remark and state are at most 30 characters
 CONTACT_WAY_GONE = 41044  # WeCom: unknown or expired config_id
-NOT_A_FRIEND_YET = 84061  # mark_tag on a half-added customer
 
 
 # --- who may ---------------------------------------------------------------------------------
@@ -408,35 +408,9 @@ def apply_auto_tags(*, corp: Corp, state: str, external_userid: str, userid: str
     relation = _relation(corp, external_userid, userid)
     if code is None or relation is None or relation.is_half:
         return []  # a half-added customer cannot be tagged yet (84061); the full add will do it
-    have = TagAssignment.objects.filter(relation=relation).values("tag_id")
-    tags = list(code.tags.filter(type=TagType.CORP).exclude(pk__in=have))
-    if not tags:
-        return []
-    try:
-        with client_for(corp) as client:
-            client.mark_tag(
-                userid=userid,
-                external_userid=external_userid,
-                add_tag=[t.wecom_id for t in tags],
-            )
-    except WeComError as exc:
-        if exc.errcode == NOT_A_FRIEND_YET:
-            return []
-        raise
-    with transaction.atomic():
-        TagAssignment.objects.bulk_create(
-            [TagAssignment(corp=corp, relation=relation, tag=t) for t in tags],
-            ignore_conflicts=True,
-        )
-        add_timeline(
-            corp=corp,
-            customer_id=relation.customer_id,
-            staff_id=relation.staff_id,
-            kind=TimelineKind.TAGS_CHANGED,
-            actor=code.name,
-            data={"added": [t.name for t in tags], "removed": []},
-        )
-    return [t.name for t in tags]
+    return tag_services.apply_auto_tags(
+        corp=corp, relation=relation, tags=code.tags.all(), actor=code.name
+    )
 
 
 # --- staff cards ------------------------------------------------------------------------------

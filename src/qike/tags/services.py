@@ -14,6 +14,7 @@ from qike.core.models import Corp
 from qike.core.services import client_for
 from qike.org.access import Access, Action
 from qike.tags.models import Tag, TagAssignment, TagGroup, TagType
+from qike.wecom.errors import WeComError
 
 
 @transaction.atomic
@@ -241,3 +242,47 @@ def _actor(access: Access) -> str:
 
     user = User.objects.filter(pk=access.user_id).first()
     return user.get_username() if user else "api"
+
+
+NOT_A_FRIEND_YET = 84061  # WeCom refuses mark_tag on a half-added customer
+
+
+def apply_auto_tags(*, corp: Corp, relation, tags: Iterable[Tag], actor: str) -> list[str]:
+    """Tags a channel (live code, link, lead form…) puts on the customers it brings: WeCom first,
+    then Qike and the timeline. Tags the relation already has are skipped, so a repeated event
+    changes nothing; a half-added customer is skipped too (the confirmed add tags them). Returns the
+    names of the tags added."""
+    from qike.customers.models import TimelineKind
+    from qike.customers.services import add_timeline
+
+    if relation.is_half:
+        return []
+    have = set(TagAssignment.objects.filter(relation=relation).values_list("tag_id", flat=True))
+    fresh = [t for t in tags if t.type == TagType.CORP and t.pk not in have]
+    if not fresh:
+        return []
+    try:
+        with client_for(corp) as client:
+            client.mark_tag(
+                userid=relation.staff.userid,
+                external_userid=relation.customer.external_userid,
+                add_tag=[t.wecom_id for t in fresh],
+            )
+    except WeComError as exc:
+        if exc.errcode == NOT_A_FRIEND_YET:
+            return []
+        raise
+    with transaction.atomic():
+        TagAssignment.objects.bulk_create(
+            [TagAssignment(corp=corp, relation=relation, tag=t) for t in fresh],
+            ignore_conflicts=True,
+        )
+        add_timeline(
+            corp=corp,
+            customer_id=relation.customer_id,
+            staff_id=relation.staff_id,
+            kind=TimelineKind.TAGS_CHANGED,
+            actor=actor,
+            data={"added": [t.name for t in fresh], "removed": []},
+        )
+    return [t.name for t in fresh]
