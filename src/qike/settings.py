@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "qike.engagement",
     "qike.acquisition",
     "qike.leads",
+    "qike.phonetasks",
+    "qike.referrals",
     "qike.api",
     "qike.console",
 ]

@@ -16,5 +16,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("qike.api.urls")),
     path("f/", include("qike.leads.public_urls")),
+    path("s/", include("qike.acquisition.store_public_urls")),
+    path("r/", include("qike.referrals.public_urls")),
     path("", include("qike.console.urls")),
 ]

@@ -16,6 +16,8 @@ from qike.engagement.api import router as engagement_router
 from qike.intake.api import router as events_router
 from qike.leads.api import router as leads_router
 from qike.org.api import router as org_router
+from qike.phonetasks.api import router as phonetasks_router
+from qike.referrals.api import router as referrals_router
 from qike.tags.api import router as tags_router
 
 API_VERSION = "1.0"
@@ -81,6 +83,8 @@ def build_api() -> NinjaAPI:
     api.add_router("/v1/", acquisition_router)
     api.add_router("/v1/", acquisition_links_router)
     api.add_router("/v1/", leads_router)
+    api.add_router("/v1/", phonetasks_router)
+    api.add_router("/v1/", referrals_router)
     return api
 
 

@@ -27,4 +27,6 @@ urlpatterns = [
     path("", include("qike.engagement.urls")),
     path("", include("qike.acquisition.urls")),
     path("", include("qike.leads.urls")),
+    path("", include("qike.phonetasks.urls")),
+    path("", include("qike.referrals.urls")),
 ]
