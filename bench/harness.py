@@ -41,11 +41,17 @@ def fresh_home() -> str:
 
 @contextmanager
 def seeded_simulator(
-    home: str, *, customers: int, staff: int = 500, departments: int = 40
+    home: str,
+    *,
+    customers: int,
+    staff: int = 500,
+    departments: int = 40,
+    delivery_workers: int = 1,
 ) -> Iterator[Seeded]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "wecomsim", "serve", "--port", str(port)]
+    command += ["--delivery-workers", str(delivery_workers)]
     sim = subprocess.Popen(
         [*command, "--db", f"{home}/sim.sqlite3"],
         stdout=subprocess.DEVNULL,

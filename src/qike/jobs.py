@@ -12,7 +12,11 @@ from typing import Any
 from django.db import transaction
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-__all__ = ["HUEY", "enqueue_on_commit", "periodic", "task"]
+__all__ = ["HUEY", "URGENT_PRIORITY", "enqueue_on_commit", "periodic", "task"]
+
+# huey runs higher priorities first (PriorityRedisHuey, SqliteHuey): for work with a deadline,
+# such as a welcome message, whose code WeCom accepts for 20 seconds only.
+URGENT_PRIORITY = 100
 
 
 def task(*, retries: int = 3, retry_delay: int = 10, **options: Any) -> Callable:

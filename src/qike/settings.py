@@ -114,7 +114,14 @@ else:
         "name": "qike",
         "filename": str(QIKE_HOME / "jobs.sqlite3"),
         "immediate": False,
-        "consumer": {"workers": env_int("QIKE_WORKERS", 2), "worker_type": "thread"},
+        # A SQLite queue is polled; huey's default back-off lets an idle worker sleep up to 10 s,
+        # longer than half a welcome code's life. Poll at least every half second instead.
+        "consumer": {
+            "workers": env_int("QIKE_WORKERS", 2),
+            "worker_type": "thread",
+            "initial_delay": 0.05,
+            "max_delay": 0.5,
+        },
     }
 
 LANGUAGE_CODE = "zh-hans"

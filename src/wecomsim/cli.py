@@ -20,6 +20,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8800)
     serve.add_argument("--db", default=DEFAULT_DB)
+    serve.add_argument(
+        "--delivery-workers",
+        type=int,
+        default=1,
+        help="callbacks delivered at once per corp (1: in order; WeCom under load: many, unordered)",
+    )
 
     seed = commands.add_parser("seed", help="create a seeded corp in the database")
     seed.add_argument("--db", default=DEFAULT_DB)
@@ -52,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         from .server import serve
 
-        serve(args.host, args.port, args.db)
+        serve(args.host, args.port, args.db, delivery_workers=args.delivery_workers)
         return 0
     if args.command == "seed":
         from .seed import seed_corp

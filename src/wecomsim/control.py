@@ -15,7 +15,7 @@ from werkzeug.wrappers import Request, Response
 
 from qike.wecom.crypto import CallbackCrypto, CryptoError
 
-from . import acquisition, contact_ways, customers, directory, tags, transfers
+from . import acquisition, contact_ways, customers, directory, tags, traffic, transfers
 from . import seed as seeding
 from . import welcome as welcome_module
 from .errors import ControlError, WeComError
@@ -36,6 +36,9 @@ URLS = Map(
         Rule(f"{C}/tokens/expire", methods=["POST"], endpoint="expire_tokens"),
         Rule(f"{C}/callbacks/drop", methods=["POST"], endpoint="drop_callbacks"),
         Rule(f"{C}/customers/scan", methods=["POST"], endpoint="scan"),
+        Rule(f"{C}/traffic/burst", methods=["POST"], endpoint="start_burst"),
+        Rule(f"{C}/traffic/burst", methods=["GET"], endpoint="burst_report"),
+        Rule(f"{C}/traffic/burst", methods=["DELETE"], endpoint="stop_burst"),
         Rule(f"{C}/customers/add", methods=["POST"], endpoint="add_customer"),
         Rule(f"{C}/customers/<ext>/delete_member", methods=["POST"], endpoint="delete_member"),
         Rule(f"{C}/members", methods=["POST"], endpoint="create_member"),
@@ -95,6 +98,13 @@ def _int(body: dict[str, Any], key: str, default: int | None = None) -> int:
         return int(value)  # type: ignore[arg-type]
     except (TypeError, ValueError) as exc:
         raise ControlError(400, "invalid_field", f"{key} must be an integer") from exc
+
+
+def _number(body: dict[str, Any], key: str) -> float:
+    try:
+        return float(_need(body, key))
+    except (TypeError, ValueError) as exc:
+        raise ControlError(400, "invalid_field", f"{key} must be a number") from exc
 
 
 def _corp(state: SimState, corpid: str) -> str:
@@ -245,6 +255,24 @@ def scan(state: SimState, request: Request, corpid: str) -> dict[str, Any]:
     body = _body(request)
     _need(body, "config_id")
     return customers.scan(state, _corp(state, corpid), body)
+
+
+@handler("start_burst")
+def start_burst(state: SimState, request: Request, corpid: str) -> dict[str, Any]:
+    body = _body(request)
+    rate, seconds = _number(body, "rate"), _number(body, "seconds")
+    burst = traffic.start(state, _corp(state, corpid), rate, seconds)
+    return traffic.report(state, burst)
+
+
+@handler("burst_report")
+def burst_report(state: SimState, request: Request, corpid: str) -> dict[str, Any]:
+    return traffic.report(state, traffic.current(state, _corp(state, corpid)))
+
+
+@handler("stop_burst")
+def stop_burst(state: SimState, request: Request, corpid: str) -> dict[str, Any]:
+    return traffic.report(state, traffic.stop(state, _corp(state, corpid)))
 
 
 @handler("accept")

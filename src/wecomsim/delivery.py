@@ -1,8 +1,12 @@
-"""Callback delivery: one worker thread per corp sends that corp's queued events in order.
+"""Callback delivery: worker threads per corp send that corp's queued events.
 
 WeCom waits 5 s for an answer, accepts `success` or an empty body, and retries up to 3 times
 (API-FACTS §1). An event that still fails is marked `failed` and the queue moves on, as WeCom does.
 The queue lives in the `events` table, so pending events survive a restart.
+
+By default one worker per corp delivers in order, which keeps tests reproducible. Real WeCom pushes
+from many servers at once and promises no order (at hundreds of adds per second it could not wait
+for each answer in turn), so `workers` > 1 delivers concurrently, as under load.
 """
 
 from __future__ import annotations
@@ -28,13 +32,19 @@ MAX_ATTEMPTS = 4  # the first try plus WeCom's 3 retries
 
 class Deliverer:
     def __init__(
-        self, state: SimState, retry_delay: float = 1.0, timeout: float = ANSWER_TIMEOUT
+        self,
+        state: SimState,
+        retry_delay: float = 1.0,
+        timeout: float = ANSWER_TIMEOUT,
+        workers: int = 1,
     ) -> None:
         self.state = state
         self.retry_delay = retry_delay
         self.timeout = timeout
+        self.workers = max(1, workers)
         self._wakeups: dict[str, threading.Event] = {}
-        self._threads: dict[str, threading.Thread] = {}
+        self._threads: dict[str, list[threading.Thread]] = {}
+        self._in_flight: dict[str, set[int]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._client = httpx.Client(timeout=timeout, trust_env=False)
@@ -47,21 +57,25 @@ class Deliverer:
             wakeup = self._wakeups.get(corpid)
             if wakeup is None:
                 wakeup = self._wakeups[corpid] = threading.Event()
-                thread = threading.Thread(
-                    target=self._run,
-                    args=(corpid, wakeup),
-                    name=f"wecomsim-cb-{corpid}",
-                    daemon=True,
-                )
-                self._threads[corpid] = thread
-                thread.start()
+                self._in_flight[corpid] = set()
+                self._threads[corpid] = [
+                    threading.Thread(
+                        target=self._run,
+                        args=(corpid, wakeup),
+                        name=f"wecomsim-cb-{corpid}-{n}",
+                        daemon=True,
+                    )
+                    for n in range(self.workers)
+                ]
+                for thread in self._threads[corpid]:
+                    thread.start()
         wakeup.set()
 
     def stop(self) -> None:
         self._stop.set()
         with self._lock:
             wakeups = list(self._wakeups.values())
-            threads = list(self._threads.values())
+            threads = [thread for group in self._threads.values() for thread in group]
         for wakeup in wakeups:
             wakeup.set()
         for thread in threads:
@@ -70,8 +84,7 @@ class Deliverer:
 
     def _run(self, corpid: str, wakeup: threading.Event) -> None:
         while not self._stop.is_set():
-            wakeup.clear()
-            event = self.state.next_pending_event(corpid)
+            event = self._claim(corpid, wakeup)
             if event is None:
                 wakeup.wait(timeout=1.0)
                 continue
@@ -80,6 +93,21 @@ class Deliverer:
             except Exception:  # a worker must never die; the event is marked failed
                 log.exception("delivery of event %s crashed", event["id"])
                 self.state.finish_event(event["id"], "failed", "simulator error")
+            finally:
+                with self._lock:
+                    self._in_flight[corpid].discard(event["id"])
+
+    def _claim(self, corpid: str, wakeup: threading.Event) -> dict | None:
+        """The oldest pending event no other worker of the corp is delivering."""
+        with self._lock:
+            wakeup.clear()
+            taken = self._in_flight[corpid]
+            event = self.state.next_pending_event(corpid, skip=taken)
+            if event is not None:
+                taken.add(event["id"])
+                if self.workers > 1:
+                    wakeup.set()  # more may be waiting: let an idle sibling look too
+            return event
 
     def _deliver(self, corpid: str, event: dict) -> None:
         attempts = event["attempts"]

@@ -35,9 +35,10 @@ class SimServer:
         host: str = "127.0.0.1",
         port: int = 0,
         retry_delay: float = 1.0,
+        delivery_workers: int = 1,
     ) -> None:
         self.host = host
-        self.state = SimState(db, retry_delay=retry_delay)
+        self.state = SimState(db, retry_delay=retry_delay, delivery_workers=delivery_workers)
         self._server = make_server(
             host, port, make_app(self.state), threaded=True, request_handler=QuietHandler
         )
@@ -75,11 +76,16 @@ class SimServer:
         self.stop()
 
 
-def serve(host: str = "127.0.0.1", port: int = 8800, db: str = "./var/wecomsim.sqlite3") -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8800,
+    db: str = "./var/wecomsim.sqlite3",
+    delivery_workers: int = 1,
+) -> None:
     """Blocking: serve until interrupted."""
     if db != ":memory:":
         os.makedirs(os.path.dirname(os.path.abspath(db)), exist_ok=True)
-    server = SimServer(db=db, host=host, port=port)
+    server = SimServer(db=db, host=host, port=port, delivery_workers=delivery_workers)
     print(f"wecomsim listening on {server.url}  (db: {db})", flush=True)
     try:
         server._server.serve_forever()

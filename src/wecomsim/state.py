@@ -27,14 +27,20 @@ DEFAULT_AGENTID = 1000002
 
 
 class SimState:
-    def __init__(self, db: str = ":memory:", retry_delay: float = 1.0, start_delivery: bool = True):
+    def __init__(
+        self,
+        db: str = ":memory:",
+        retry_delay: float = 1.0,
+        start_delivery: bool = True,
+        delivery_workers: int = 1,
+    ):
         self.store = Store(db)
         self.clock = SimClock(float(self.store.get_meta("clock_offset", "0") or 0))
         self.limiter = RateLimiter()
         self.faults = Faults()
         self.random = random.Random()  # the "customer picks a member" kind of chance
         self.base_url = ""  # set by the server once it knows its port (for qr_code URLs)
-        self.deliverer = Deliverer(self, retry_delay=retry_delay)
+        self.deliverer = Deliverer(self, retry_delay=retry_delay, workers=delivery_workers)
         self._to_wake: threading.local = threading.local()
         if start_delivery:
             self.resume_deliveries()
@@ -226,11 +232,15 @@ class SimState:
         with self.tx() as db:
             db.execute("UPDATE corps SET drop_next = ? WHERE corpid = ?", (count, corpid))
 
-    def next_pending_event(self, corpid: str) -> dict | None:
+    def next_pending_event(self, corpid: str, skip: Iterable[int] = ()) -> dict | None:
+        """The oldest pending event of the corp, leaving out those in `skip` (being delivered)."""
+        skipped = list(skip)
+        marks = ", ".join("?" * len(skipped))
         row = self.store.one(
             "SELECT id, xml, attempts FROM events WHERE corpid = ? AND status = 'pending' "
-            "ORDER BY id LIMIT 1",
-            (corpid,),
+            + (f"AND id NOT IN ({marks}) " if skipped else "")
+            + "ORDER BY id LIMIT 1",
+            (corpid, *skipped),
         )
         return dict(row) if row else None
 

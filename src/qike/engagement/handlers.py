@@ -1,10 +1,12 @@
-"""Add events start a welcome: recorded once per add, sent by a high-priority job."""
+"""Add events start a welcome: recorded once per add and sent at once, in the urgent part of the
+event's processing (WeCom accepts the welcome code for 20 seconds only)."""
 
 from __future__ import annotations
 
 from qike.core import clock
 from qike.core.models import Corp
 from qike.engagement import services
+from qike.engagement.models import SendStatus
 from qike.intake.registry import handles
 from qike.wecom.events import ExternalContactEvent
 
@@ -12,10 +14,11 @@ from qike.wecom.events import ExternalContactEvent
 @handles(
     "change_external_contact/add_external_contact",
     "change_external_contact/add_half_external_contact",
-    order=10,  # before the customer refresh: the welcome code is valid for 20 seconds only
+    order=10,  # before the customer refresh, when the urgent run has not come first
+    urgent=True,
 )
 def welcome_new_customer(*, corp: Corp, event: ExternalContactEvent) -> None:
-    services.record_add(
+    send = services.record_add(
         corp=corp,
         userid=event.user_id,
         external_userid=event.external_user_id,
@@ -24,3 +27,5 @@ def welcome_new_customer(*, corp: Corp, event: ExternalContactEvent) -> None:
         is_half=event.change_type == "add_half_external_contact",
         event_at=clock.from_timestamp(event.create_time),
     )
+    if send is not None and send.status == SendStatus.PENDING:
+        services.send_welcome(send_id=send.pk)

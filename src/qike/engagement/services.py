@@ -22,7 +22,6 @@ from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from qike import jobs
 from qike.core import clock
 from qike.core.models import Corp
 from qike.core.services import client_for
@@ -523,8 +522,8 @@ def record_add(
     is_half: bool,
     event_at: dt.datetime | None,
 ) -> WelcomeSend | None:
-    """Note an add event once; with a code, queue the send (a high-priority job). A repeated or
-    replayed event finds its row and does nothing. None when there is nothing to record."""
+    """Note an add event once; with a code the send stays pending for `send_welcome`. A repeated
+    or replayed event finds its row and does nothing. None when there is nothing to record."""
     event_at = event_at or clock.now()
     key = _event_key(welcome_code, userid, external_userid, event_at)
     if WelcomeSend.objects.filter(corp=corp, event_key=key).exists():
@@ -550,11 +549,7 @@ def record_add(
             )
     except IntegrityError:
         return None  # another worker recorded the same add a moment ago
-    if welcome_code:
-        from qike.engagement.tasks import send_welcome_job
-
-        jobs.enqueue_on_commit(send_welcome_job, send.pk)
-    else:
+    if not welcome_code:
         # WeCom's admin console has its own welcome message for this member: not an error.
         source = source_of(corp, state)
         _finish(send, SendStatus.NO_CODE, source=source)

@@ -14,13 +14,16 @@ class Handler(Protocol):
 
 
 _handlers: dict[str, list[tuple[int, Handler]]] = {}
+_urgent: set[Handler] = set()
 
 
-def handles(*kinds: str, order: int = 100) -> Callable[[Handler], Handler]:
+def handles(*kinds: str, order: int = 100, urgent: bool = False) -> Callable[[Handler], Handler]:
     """Register a handler for "Event/ChangeType" kinds (or "Event" alone for events without one).
 
-    Handlers of one kind run by ascending `order`, then in registration order. Time-critical work
-    (a welcome message has 20 seconds) registers a low order so slower handlers can't delay it."""
+    Handlers of one kind run by ascending `order`, then in registration order. An `urgent` handler
+    (a welcome message has 20 seconds) also runs in a job of its own, queued ahead of all others
+    the moment the event is stored, so a backlog of slower event work can't delay it; it still
+    runs with the others too (replays), so it must be idempotent like every handler."""
 
     def register(handler: Handler) -> Handler:
         for kind in kinds:
@@ -28,6 +31,8 @@ def handles(*kinds: str, order: int = 100) -> Callable[[Handler], Handler]:
             if all(existing is not handler for _order, existing in bucket):
                 bucket.append((order, handler))
                 bucket.sort(key=lambda entry: entry[0])  # stable: registration order within one
+        if urgent:
+            _urgent.add(handler)
         return handler
 
     return register
@@ -35,3 +40,7 @@ def handles(*kinds: str, order: int = 100) -> Callable[[Handler], Handler]:
 
 def handlers_for(kind: str) -> list[Handler]:
     return [handler for _order, handler in _handlers.get(kind, ())]
+
+
+def urgent_handlers_for(kind: str) -> list[Handler]:
+    return [handler for handler in handlers_for(kind) if handler in _urgent]

@@ -12,7 +12,7 @@ from qike import jobs
 from qike.core import clock
 from qike.core.models import Corp
 from qike.intake.models import CallbackEvent, EventStatus
-from qike.intake.registry import handlers_for
+from qike.intake.registry import handlers_for, urgent_handlers_for
 from qike.wecom.events import Event, parse_event
 
 log = logging.getLogger("qike.intake")
@@ -38,6 +38,8 @@ def store_event(*, corp: Corp, event: Event) -> Received:
                 event_time=clock.from_timestamp(event.create_time),
                 payload=event.xml.decode("utf-8"),
             )
+            if urgent_handlers_for(event.kind):
+                jobs.enqueue_on_commit(_urgent_event_job, row.pk)
             jobs.enqueue_on_commit(_process_event_job, row.pk)
             return Received(row, True)
     except IntegrityError:
@@ -95,6 +97,21 @@ def replay(events: QuerySet[CallbackEvent]) -> list[CallbackEvent]:
     return results
 
 
+def run_urgent_handlers(*, event_id: int) -> None:
+    """The time-critical part of an event, ahead of the rest; the event's status is left to the
+    full run, which repeats these handlers harmlessly (they are idempotent)."""
+    row = CallbackEvent.objects.select_related("corp").get(pk=event_id)
+    event = parse_event(row.payload.encode("utf-8"))
+    for handler in urgent_handlers_for(event.kind):
+        handler(corp=row.corp, event=event)
+
+
 @jobs.task(retries=3, retry_delay=5)
 def _process_event_job(event_id: int) -> None:
     process_event(event_id=event_id)
+
+
+# No retries: whatever fails here runs again moments later in the event's full run.
+@jobs.task(retries=0, priority=jobs.URGENT_PRIORITY)
+def _urgent_event_job(event_id: int) -> None:
+    run_urgent_handlers(event_id=event_id)
