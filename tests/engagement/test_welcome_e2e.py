@@ -290,3 +290,38 @@ def test_media_wecom_dropped_early_is_uploaded_again(sim_corp, corp):
     attempts = sim_welcomes(sim_corp, later["welcome_code"])
     assert [a["errcode"] for a in attempts] == [40007, 0]
     assert WelcomeSend.objects.get(welcome_code=later["welcome_code"]).status == SendStatus.SENT
+
+
+def test_a_backlog_welcomes_the_newest_first_and_writes_off_what_is_past_20_seconds(sim_corp, corp):
+    """When adds arrive faster than the workers send, first-come-first-served would let every code
+    in the queue expire; the freshest goes first and only the oldest expire, without calling WeCom."""
+    from qike.engagement import services
+
+    message(corp, "默认", "欢迎", is_corp_default=True)
+    userid = members(sim_corp)[0]
+    now = clock.now()
+    queued = {}
+    for name, age in (("很早", 25), ("稍早", 5), ("刚刚", 1)):
+        added = _added_without_callback(sim_corp, userid, name)
+        services.record_add(
+            corp=corp,
+            userid=userid,
+            external_userid=added["external_userid"],
+            state="",
+            welcome_code=added["welcome_code"],
+            is_half=False,
+            event_at=now - dt.timedelta(seconds=age),
+        )
+        queued[name] = added["welcome_code"]
+
+    first = services.send_freshest_welcome(corp=corp)
+    assert first.welcome_code == queued["刚刚"] and first.status == SendStatus.SENT
+    stale = WelcomeSend.objects.get(corp=corp, welcome_code=queued["很早"])
+    assert stale.status == SendStatus.EXPIRED and stale.errcode is None
+    assert welcome_timeline(corp, stale.external_userid)[0].data["status"] == "expired"
+    assert WelcomeSend.objects.get(welcome_code=queued["稍早"]).status == SendStatus.PENDING
+
+    second = services.send_freshest_welcome(corp=corp)
+    assert second.welcome_code == queued["稍早"] and second.status == SendStatus.SENT
+    assert services.send_freshest_welcome(corp=corp) is None
+    assert {w["welcome_code"] for w in sim_welcomes(sim_corp)} == {queued["刚刚"], queued["稍早"]}

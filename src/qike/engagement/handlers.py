@@ -6,7 +6,6 @@ from __future__ import annotations
 from qike.core import clock
 from qike.core.models import Corp
 from qike.engagement import services
-from qike.engagement.models import SendStatus
 from qike.intake.registry import handles
 from qike.wecom.events import ExternalContactEvent
 
@@ -18,7 +17,7 @@ from qike.wecom.events import ExternalContactEvent
     urgent=True,
 )
 def welcome_new_customer(*, corp: Corp, event: ExternalContactEvent) -> None:
-    send = services.record_add(
+    services.record_add(
         corp=corp,
         userid=event.user_id,
         external_userid=event.external_user_id,
@@ -27,5 +26,5 @@ def welcome_new_customer(*, corp: Corp, event: ExternalContactEvent) -> None:
         is_half=event.change_type == "add_half_external_contact",
         event_at=clock.from_timestamp(event.create_time),
     )
-    if send is not None and send.status == SendStatus.PENDING:
-        services.send_welcome(send_id=send.pk)
+    if event.welcome_code:
+        services.send_freshest_welcome(corp=corp)

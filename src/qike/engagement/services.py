@@ -749,10 +749,43 @@ def _expired_note() -> str:
     return _("The welcome code was more than 20 seconds old; WeCom was not called.")
 
 
-def send_welcome(*, send_id: int) -> WelcomeSend:
-    """Send one recorded add's welcome message, at most once."""
-    if not _claim(send_id):
-        return WelcomeSend.objects.get(pk=send_id)
+STALE_BATCH = 100  # expired sends written off per call, so one call stays short under a backlog
+FRESHEST_CANDIDATES = 5
+
+
+def send_freshest_welcome(*, corp: Corp) -> WelcomeSend | None:
+    """Send the corp's freshest pending welcome; pending ones past WeCom's 20 seconds are recorded
+    as expired without calling WeCom.
+
+    Every add event runs this once, so there is one send per add, but newest first: when a burst
+    outruns the workers, first-come-first-served would let every code in the queue age past 20
+    seconds before its turn; newest-first keeps welcoming at full speed and lets only the backlog's
+    oldest expire."""
+    _expire_stale_sends(corp)
+    candidates = (
+        WelcomeSend.objects.filter(corp=corp, status=SendStatus.PENDING)
+        .order_by("-event_at", "-id")
+        .values_list("pk", flat=True)[:FRESHEST_CANDIDATES]
+    )
+    for send_id in candidates:
+        if _claim(send_id):  # another worker may have taken it since the query
+            return _send_claimed(send_id)
+    return None
+
+
+def _expire_stale_sends(corp: Corp) -> None:
+    stale = WelcomeSend.objects.filter(
+        corp=corp, status=SendStatus.PENDING, event_at__lt=clock.now() - CODE_LIFETIME
+    ).values_list("pk", flat=True)[:STALE_BATCH]
+    for send_id in stale:
+        if _claim(send_id):
+            send = WelcomeSend.objects.select_related("corp").get(pk=send_id)
+            choice, source = choose_message(corp=corp, staff_id=send.staff_id, state=send.state)
+            _finish(send, SendStatus.EXPIRED, choice=choice, source=source, errmsg=_expired_note())
+
+
+def _send_claimed(send_id: int) -> WelcomeSend:
+    """Send a welcome this worker has claimed (so it goes out at most once)."""
     send = WelcomeSend.objects.select_related("corp").get(pk=send_id)
     corp = send.corp
     choice, source = choose_message(corp=corp, staff_id=send.staff_id, state=send.state)
