@@ -95,6 +95,20 @@ def test_balance_banner_and_dismiss(client, corp, users):
     assert "获客助手余额不足" not in client.get("/acquisition-links/", **ZH).content.decode()
 
 
+def test_the_balance_banner_shows_on_every_page_to_those_who_manage_links(client, corp, users):
+    QuotaAlert.objects.create(corp=corp, kind="balance_exhausted", event_at=clock.now())
+    client.force_login(users[Role.OPERATIONS])
+    for page in ("/", "/customers/", "/tags/"):
+        html = client.get(page, **ZH).content.decode()
+        assert 'data-banner="quota-' in html and "获客助手余量已用完" in html, page
+    for role in (Role.MANAGER, Role.STAFF):  # they cannot top it up or dismiss it
+        client.force_login(users[role])
+        assert 'data-banner="quota-' not in client.get("/", **ZH).content.decode()
+    client.force_login(users[Role.CORP_ADMIN])
+    client.post("/acquisition-links/alerts/dismiss/")
+    assert 'data-banner="quota-' not in client.get("/customers/", **ZH).content.decode()
+
+
 def test_roles(client, corp, users, userids, admin):
     link = links.create_link(access=admin, spec=LinkSpec(name="只读", userids=(userids[0],)))
     client.force_login(users[Role.MANAGER])

@@ -8,6 +8,7 @@ from django.http import Http404, HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
+from qike.console.banners import banners_for
 from qike.console.context import current_access
 from qike.console.decorators import access_of
 from qike.console.nav import visible_nav
@@ -64,5 +65,6 @@ def console(request: HttpRequest) -> dict:
         "console_corp": access.corp,
         "console_corps": corps_for(user),
         "console_nav": _nav(request, access),
+        "console_banners": banners_for(access),
         "console_role": ROLE_LABELS.get(access.role, access.role),
     }
