@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import random
 import secrets
@@ -27,6 +28,8 @@ from qike.customers.models import Customer, FollowRelation, RelationStatus
 from qike.intake.models import CallbackEvent
 from qike.sync.full import full_sync
 from qike.sync.progress import BarProgress
+
+log = logging.getLogger("qike.demo")
 
 ADMIN_USERNAME = "admin"
 SEED = {"seed": 2026, "departments": 5, "staff": 40, "customers": 3000}
@@ -237,14 +240,31 @@ def _traffic(sim_url: str, corpid: str, per_minute: float, stop: threading.Event
     rng = random.Random()
     with httpx.Client(base_url=f"{sim_url}/sim/corps/{corpid}", timeout=10) as sim:
         while not stop.wait(rng.expovariate(per_minute / 60.0)):
-            try:
-                _one_action(sim, rng)
-            except (httpx.HTTPError, KeyError, IndexError, ValueError):
-                continue  # the simulator said no to a random action: pick another next time
+            play_one(sim, rng)
+
+
+def play_one(sim: httpx.Client, rng: random.Random) -> bool:
+    """One random customer or staff action. The simulator may refuse it (the customer already
+    left, say): that is logged with the simulator's reason and the next action is another one."""
+    try:
+        _one_action(sim, rng)
+    except httpx.HTTPStatusError as exc:
+        log.info(
+            "demo.traffic refused: %s %s -> %s %s",
+            exc.request.method,
+            exc.request.url.path,
+            exc.response.status_code,
+            exc.response.text[:200],
+        )
+        return False
+    except (httpx.HTTPError, KeyError, IndexError, ValueError) as exc:
+        log.info("demo.traffic skipped: %s: %s", type(exc).__name__, exc)
+        return False
+    return True
 
 
 def _one_action(sim: httpx.Client, rng: random.Random) -> None:
-    snapshot = sim.get("/snapshot").json()
+    snapshot = sim.get("/snapshot").raise_for_status().json()
     users = [u["userid"] for u in snapshot["users"] if u.get("status", 1) == 1]
     customers = snapshot["customers"]
     roll = rng.random()
