@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import logging
 
-import segno
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from qike.core import contact_ways
 from qike.leads import services
 from qike.leads.models import FIELD_MAX_LENGTH, FieldKey, Lead, LeadForm
 from qike.wecom.errors import WeComError
@@ -111,7 +111,7 @@ def thanks(request: HttpRequest, corpid: str, slug: str, token: str) -> HttpResp
         raise Http404
     qr = ""
     if lead.qr_code and lead.converted_at is None and lead.way_deleted_at is None:
-        qr = segno.make(lead.qr_code, error="m").svg_data_uri(scale=6, border=4)
+        qr = contact_ways.qr_data_uri(lead.qr_code)
     return render(
         request,
         "leads/public_thanks.html",

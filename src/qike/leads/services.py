@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from qike.core import clock
+from qike.core import clock, contact_ways
 from qike.core.models import Corp
 from qike.core.services import client_for
 from qike.customers.models import FollowRelation, TimelineKind
@@ -32,10 +32,8 @@ from qike.org.models import Staff, StaffStatus
 from qike.tags.models import Tag, TagAssignment, TagType
 from qike.wecom.errors import WeComError
 
-CONTACT_WAY_GONE = 41044  # WeCom: unknown or expired config_id
 NOT_A_FRIEND_YET = 84061  # remark / mark_tag on a half-added customer
 MAX_WECOM_REMARK = 20  # WeCom: a customer remark is at most 20 characters
-MAX_WAY_REMARK = 30  # WeCom: contact way remark and state are at most 30 characters
 MAX_WAY_DAYS = 365
 RATE_LIMIT = 5  # submissions per IP and form …
 RATE_WINDOW_SECONDS = 10 * 60  # … in this many seconds
@@ -292,17 +290,10 @@ def submit(*, form: LeadForm, raw: dict[str, str], ip: str) -> Lead:
             corp=form.corp, form=form, staff=staff, created_at=clock.now(), **answers
         )
         lead.state = f"{LEAD_STATE_PREFIX}{lead.pk}"
-        with client_for(form.corp) as client:
-            answer = client.add_contact_way(
-                type=1,
-                scene=2,
-                remark=f"{form.name}"[:MAX_WAY_REMARK],
-                skip_verify=True,
-                state=lead.state,
-                user=[staff.userid],
-            )
-        lead.config_id = answer["config_id"]
-        lead.qr_code = answer.get("qr_code", "")
+        way = contact_ways.add_single_way(
+            corp=form.corp, userid=staff.userid, state=lead.state, remark=form.name
+        )
+        lead.config_id, lead.qr_code = way.config_id, way.qr_code
         lead.save()
     return lead
 
@@ -426,40 +417,19 @@ def convert(*, corp: Corp, state: str) -> Lead | None:
 
 def delete_way(*, lead_id: int) -> bool:
     """Delete the lead's contact way in WeCom (a corp has at most 500,000); True when done now."""
-    with transaction.atomic():
-        lead = (
-            Lead.objects.select_for_update()
-            .select_related("corp")
-            .filter(pk=lead_id, way_deleted_at__isnull=True)
-            .exclude(config_id="")
-            .first()
-        )
-        if lead is None:
-            return False
-        try:
-            with client_for(lead.corp) as client:
-                client.del_contact_way(lead.config_id)
-        except WeComError as exc:
-            if exc.errcode != CONTACT_WAY_GONE:  # already gone in WeCom: that is what we want
-                raise
-        lead.way_deleted_at = clock.now()
-        lead.save(update_fields=["way_deleted_at"])
-    return True
+    return contact_ways.delete_way_of(Lead, lead_id)
 
 
 def expire_ways() -> int:
     """Delete contact ways of converted leads not yet cleaned up and of leads unconverted for
     longer than their form keeps them. One corp's WeCom trouble does not stop the others."""
     now = clock.now()
-    deleted = 0
     waiting = Lead.objects.filter(way_deleted_at__isnull=True).exclude(config_id="")
-    for lead_id, converted_at, created_at, days in waiting.values_list(
-        "pk", "converted_at", "created_at", "form__way_days"
-    ):
-        if converted_at is None and created_at > now - dt.timedelta(days=days):
-            continue
-        try:
-            deleted += delete_way(lead_id=lead_id)
-        except WeComError:
-            continue  # the next run tries again
-    return deleted
+    due = [
+        lead_id
+        for lead_id, converted_at, created_at, days in waiting.values_list(
+            "pk", "converted_at", "created_at", "form__way_days"
+        )
+        if converted_at is not None or created_at <= now - dt.timedelta(days=days)
+    ]
+    return contact_ways.delete_ways_of(Lead, due)
