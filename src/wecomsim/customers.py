@@ -551,6 +551,13 @@ def add_direct(state: SimState, corpid: str, body: dict[str, Any]) -> dict[str, 
     remark_text = str(body.get("remark") or "")
     if len(remark_text) > REMARK_MAX:
         raise ControlError(400, "invalid_remark", f"remark longer than {REMARK_MAX}")
+    # The phone the member typed or kept while adding: the caller says, since whether WeCom keeps
+    # the searched number by itself is not confirmed (docs/wecomsim.md).
+    mobiles = body.get("remark_mobiles") or []
+    if not isinstance(mobiles, list) or not all(isinstance(m, str) for m in mobiles):
+        raise ControlError(
+            400, "invalid_remark_mobiles", "remark_mobiles must be a list of strings"
+        )
     with state.tx() as db:
         customer = _resolve_customer(db, state, corpid, body)
         external_userid = customer["external_userid"]
@@ -573,6 +580,7 @@ def add_direct(state: SimState, corpid: str, body: dict[str, Any]) -> dict[str, 
             add_way=add_way,
             state=state_value,
             remark=remark_text,
+            remark_mobiles=json.dumps([m for m in mobiles if m]),
             welcome_code=code,
         )
         state.emit(

@@ -19,6 +19,7 @@ class Arg:
     required: bool = True
     many: bool = False
     kind: type = str
+    dest: str | None = None  # the JSON body key, when it is not the flag's name
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,15 @@ ACTIONS = (
             ),
             Arg("--state", "channel state", False),
             Arg("--remark", "the member's remark", False),
+            Arg(
+                "--remark-mobile",
+                "a remark mobile the member kept, e.g. the searched phone (repeatable)",
+                False,
+                many=True,
+                dest="remark_mobiles",
+            ),
         ),
-        ("userid", "name", "unionid", "add_way", "state", "remark"),
+        ("userid", "name", "unionid", "add_way", "state", "remark", "remark_mobiles"),
     ),
     Action(
         "customer-deletes",
@@ -173,6 +181,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                 help=arg.help,
                 type=arg.kind,
                 action="append" if arg.many else "store",
+                dest=arg.dest,
             )
         sub.set_defaults(people_action=action)
     clock = commands.add_parser("clock", help="show, advance or set the simulator's clock")

@@ -27,6 +27,7 @@ NAV = [
     NavItem("console:staff_cards", _("Staff QR cards"), Action.VIEW_ORG),
     NavItem("console:acquisition_links", _("Acquisition links"), Action.VIEW_ORG),
     NavItem("console:leads", _("Leads"), Action.VIEW_CUSTOMERS),
+    NavItem("console:phone_tasks", _("Phone tasks"), Action.VIEW_CUSTOMERS),
     NavItem("console:referrals", _("Referrals"), Action.VIEW_CUSTOMERS),
     NavItem("console:events", _("Events"), Action.VIEW_EVENTS),
     NavItem("console:users", _("Users & roles"), Action.MANAGE_USERS),

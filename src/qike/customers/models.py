@@ -91,6 +91,36 @@ class FollowRelation(CorpOwned):
     def __str__(self) -> str:
         return f"{self.staff_id} → {self.customer_id}"
 
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "remark_mobiles" in update_fields:
+            from qike.customers.mobiles import index_relations
+
+            index_relations([self])
+
+
+class RelationMobile(CorpOwned):
+    """One remark mobile of a relation, as a keyed hash (customers.mobiles): lets phone tasks find
+    "the member's customer with this phone" by index. Bulk writes (apply_contacts) and
+    FollowRelation.save keep it equal to remark_mobiles."""
+
+    relation = models.ForeignKey(
+        FollowRelation, on_delete=models.CASCADE, related_name="mobile_hashes"
+    )
+    mobile_hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["relation", "mobile_hash"], name="customers_relmobile_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["corp", "mobile_hash"], name="customers_relmobile_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.relation_id}: {self.mobile_hash[:8]}…"
+
 
 class TimelineKind(models.TextChoices):
     ADDED = "added", _("added")

@@ -18,6 +18,7 @@ from django.db import transaction
 
 from qike.core import clock
 from qike.core.models import Corp
+from qike.customers.mobiles import index_relations
 from qike.customers.models import (
     Customer,
     FollowRelation,
@@ -149,6 +150,7 @@ def apply_contacts(
     customers = _upsert_customers(corp, contacts, result)
     staff = _staff_by_userid(corp, {f.userid for c in contacts for f in c.follows})
     relations = _upsert_relations(corp, contacts, customers, staff, revive_staff_deleted, result)
+    index_relations(relations.values())  # bulk writes skip FollowRelation.save
     _apply_tags(corp, contacts, customers, staff, relations)
     result.relations = [r.pk for r in relations.values()]
     return result

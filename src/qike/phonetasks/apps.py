@@ -5,3 +5,6 @@ class PhoneTasksConfig(AppConfig):
     name = "qike.phonetasks"
     label = "phonetasks"
     verbose_name = "Phone-number add tasks"
+
+    def ready(self) -> None:
+        from qike.phonetasks import handlers, tasks  # noqa: F401  (event handlers, periodic jobs)
