@@ -77,7 +77,7 @@ def test_a_code_is_one_contact_way_per_referrer_made_on_demand(corp, admin, camp
 
 
 def test_a_new_friend_is_attributed_welcomed_tagged_and_on_both_timelines(
-    corp, admin, campaign, userids, sim_corp, tag
+    corp, admin, campaign, userids, sim_corp, tag, client, users
 ):
     userid = _member_with_customers(corp, userids)
     relation = referrer(corp, userid)
@@ -113,6 +113,13 @@ def test_a_new_friend_is_attributed_welcomed_tagged_and_on_both_timelines(
     assert did.data["referred_name"] == "小红" and "小红" in did.data["label"]
     assert did.data["referred"] == scanned["external_userid"]
     assert did.staff.userid == userid
+    # And both customer pages say so.
+    client.force_login(users[Role.CORP_ADMIN])
+    zh = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
+    friend = client.get(f"/customers/{scanned['external_userid']}/timeline/", **zh)
+    assert by.data["label"] in friend.content.decode()
+    theirs = client.get(f"/customers/{relation.customer.external_userid}/timeline/", **zh)
+    assert "推荐了好友" in theirs.content.decode() and did.data["label"] in theirs.content.decode()
 
 
 def test_the_same_add_delivered_three_times_and_replayed_is_one_referral(

@@ -7,7 +7,12 @@ class AcquisitionConfig(AppConfig):
     verbose_name = "Acquisition"
 
     def ready(self) -> None:
-        from qike.acquisition import banners, handlers, tasks  # noqa: F401  (console banner, event handlers, periodic jobs)
+        from qike.acquisition import (  # noqa: F401  (event handlers, periodic jobs, store import)
+            banners,
+            handlers,
+            store_tasks,
+            tasks,
+        )
         from qike.acquisition.sources import resolve_state
         from qike.engagement.sources import register
 

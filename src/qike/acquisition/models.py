@@ -273,3 +273,105 @@ class QuotaAlert(CorpOwned):
             )
         ]
         ordering = ["-event_at"]
+
+
+# --- store codes (门店活码) ---------------------------------------------------------------------
+
+STORE_CODE_KIND = "store_code"  # the Source kind and timeline kind of adds through a store's code
+
+
+class StoreStatus(models.TextChoices):
+    OPEN = "open", _("open")
+    CLOSED = "closed", _("closed")
+
+
+class Store(CorpOwned):
+    """A shop of a chain. Its customers add the store's staff through the store's own live code
+    (one contact way per store), so caps, shifts, backups, spreading, tags and the welcome message
+    are the live code's. Only open stores appear on the public landing page."""
+
+    name = models.CharField(_("name"), max_length=64)
+    short_code = models.CharField(_("store number"), max_length=32, blank=True)
+    province = models.CharField(_("province"), max_length=32)
+    city = models.CharField(_("city"), max_length=32)
+    district = models.CharField(_("district"), max_length=32, blank=True)
+    address = models.CharField(_("address"), max_length=200)
+    phone = models.CharField(_("store phone"), max_length=32, blank=True)
+    opening_hours = models.CharField(_("opening hours"), max_length=64, blank=True)
+    # GCJ-02, as Chinese maps (Amap, Tencent) give them.
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    status = models.CharField(
+        _("status"), max_length=8, choices=StoreStatus.choices, default=StoreStatus.OPEN
+    )
+    sort_order = models.IntegerField(_("sort order"), default=0)
+    live_code = models.OneToOneField(
+        LiveCode, on_delete=models.CASCADE, related_name="store", verbose_name=_("live code")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["corp", "short_code"],
+                condition=~models.Q(short_code="") & models.Q(deleted_at__isnull=True),
+                name="acquisition_store_number_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["corp", "province", "city"], name="acquisition_store_region_idx")
+        ]
+        ordering = ["sort_order", "province", "city", "district", "name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def region(self) -> str:
+        """上海市 静安区 rather than 上海市 上海市 静安区 for a municipality."""
+        city = "" if self.city == self.province else self.city
+        return " ".join(part for part in (self.province, city, self.district) if part)
+
+    @property
+    def public_key(self) -> str:
+        """What the landing page's `?store=` takes: the store number, else Qike's id."""
+        return self.short_code or str(self.pk)
+
+
+class StoreImportStatus(models.TextChoices):
+    PENDING = "pending", _("waiting for confirmation")
+    RUNNING = "running", _("importing")
+    DONE = "done", _("done")
+
+
+class StoreImport(CorpOwned):
+    """An uploaded store list, checked row by row. Nothing is created until a user confirms;
+    then a job creates the valid rows' stores one by one, noting each row's result."""
+
+    filename = models.CharField(_("file"), max_length=200)
+    rows = models.JSONField(default=list)  # [{"row": n, "values": {...}}] of the valid rows
+    problems = models.JSONField(default=list)  # [{"row": n, "message": "..."}]
+    defaults = models.JSONField(default=dict)  # tags, welcome message, cap for every store
+    status = models.CharField(
+        max_length=8, choices=StoreImportStatus.choices, default=StoreImportStatus.PENDING
+    )
+    created_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    confirmed_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.JSONField(default=dict)  # row → store id
+    failed = models.JSONField(default=dict)  # row → why WeCom or Qike refused it
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]

@@ -22,6 +22,7 @@ from qike.acquisition.models import (
     Schedule,
     StaffCard,
 )
+from qike.acquisition.sources import channel_data
 from qike.core import clock
 from qike.core.models import Corp
 from qike.core.services import client_for
@@ -391,7 +392,7 @@ def attribute_add(
                 staff_id=relation.staff_id,
                 kind=TimelineKind.CHANNEL,
                 occurred_at=add.added_at,
-                data={"kind": "live_code", "label": code.name, "code_id": code.pk},
+                data=channel_data(code),
             )
             from qike.acquisition.tasks import refresh_pool_job
 

@@ -1,7 +1,12 @@
 """Public store-code landing pages (no login), included from qike/urls.py under s/."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from qike.acquisition import store_public
 
 app_name = "stores_public"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("<str:corpid>/", store_public.landing, name="stores"),
+    path("<str:corpid>/qr/<int:pk>.png", store_public.qr_image, name="qr"),
+]

@@ -38,3 +38,34 @@ urlpatterns += [
         name="acquisition_link_refresh",
     ),
 ]
+
+# store codes (门店活码)
+from qike.acquisition import store_views  # noqa: E402
+
+urlpatterns += [
+    path("stores/", store_views.store_list, name="stores"),
+    path("stores/new/", store_views.store_new, name="store_new"),
+    path("stores/stats/", store_views.store_stats, name="store_stats"),
+    path("stores/import/", store_views.store_import, name="store_import"),
+    path(
+        "stores/import/template/",
+        store_views.store_import_template,
+        name="store_import_template",
+    ),
+    path("stores/import/<int:pk>/", store_views.store_import_batch, name="store_import_batch"),
+    path(
+        "stores/import/<int:pk>/confirm/",
+        store_views.store_import_confirm,
+        name="store_import_confirm",
+    ),
+    path(
+        "stores/import/<int:pk>/cancel/",
+        store_views.store_import_cancel,
+        name="store_import_cancel",
+    ),
+    path("stores/<int:pk>/", store_views.store_detail, name="store"),
+    path("stores/<int:pk>/edit/", store_views.store_edit, name="store_edit"),
+    path("stores/<int:pk>/status/", store_views.store_status, name="store_status"),
+    path("stores/<int:pk>/delete/", store_views.store_delete, name="store_delete"),
+    path("stores/<int:pk>/qr/", store_views.store_qr, name="store_qr"),
+]

@@ -24,8 +24,11 @@ from qike.wecom.errors import WeComError
 
 
 def _code(access: Access, pk: int) -> LiveCode:
-    """A live (not deleted) code of this corp; another corp's is not found."""
-    code = LiveCode.objects.filter(corp=access.corp, pk=pk, deleted_at__isnull=True).first()
+    """A live (not deleted) code of this corp; another corp's is not found, and a store's code
+    is managed on its store's page."""
+    code = LiveCode.objects.filter(
+        corp=access.corp, pk=pk, deleted_at__isnull=True, store__isnull=True
+    ).first()
     if code is None:
         raise Http404
     return code
@@ -36,7 +39,7 @@ def _code(access: Access, pk: int) -> LiveCode:
 def live_codes(request: HttpRequest, access: Access) -> HttpResponse:
     services.require_view(access)
     codes = (
-        LiveCode.objects.filter(corp=access.corp, deleted_at__isnull=True)
+        LiveCode.objects.filter(corp=access.corp, deleted_at__isnull=True, store__isnull=True)
         .annotate(add_count=Count("adds"))
         .order_by("channel_group", "-created_at")
     )
@@ -99,28 +102,32 @@ def live_code_edit(request: HttpRequest, access: Access, pk: int) -> HttpRespons
     return _form_page(request, access, form, code, "")
 
 
+def code_context(access: Access, code: LiveCode) -> dict:
+    """What acquisition/_code_sections.html shows: settings, print sizes and figures."""
+    stats = code_stats(access, code)
+    chart = {"days": stats.days, "added": stats.adds_by_day, "lost": stats.losses_by_day}
+    return {
+        "code": code,
+        "stats": stats,
+        "chart": json.dumps(chart),
+        "sizes": qr.SIZES_MM,
+        "members_now": Staff.objects.filter(
+            corp=access.corp, userid__in=code.current_userids
+        ).order_by("name"),
+        "shifts": code.schedules.prefetch_related("staff"),
+        "tags": code.tags.all(),
+    }
+
+
 @require_GET
 @console_view
 def live_code_detail(request: HttpRequest, access: Access, pk: int) -> HttpResponse:
     services.require_view(access)
     code = _code(access, pk)
-    stats = code_stats(access, code)
-    chart = {"days": stats.days, "added": stats.adds_by_day, "lost": stats.losses_by_day}
     return render(
         request,
         "acquisition/live_code_detail.html",
-        {
-            "code": code,
-            "stats": stats,
-            "chart": json.dumps(chart),
-            "sizes": qr.SIZES_MM,
-            "members_now": Staff.objects.filter(
-                corp=access.corp, userid__in=code.current_userids
-            ).order_by("name"),
-            "may_manage": services.may_manage(access),
-            "shifts": code.schedules.prefetch_related("staff"),
-            "tags": code.tags.all(),
-        },
+        {**code_context(access, code), "may_manage": services.may_manage(access)},
     )
 
 

@@ -25,6 +25,7 @@ NAV = [
     NavItem("console:welcome_sends", _("Welcome sends"), Action.VIEW_CUSTOMERS),
     NavItem("console:live_codes", _("Live codes"), Action.VIEW_ORG),
     NavItem("console:staff_cards", _("Staff QR cards"), Action.VIEW_ORG),
+    NavItem("console:stores", _("Store codes"), Action.VIEW_ORG),
     NavItem("console:acquisition_links", _("Acquisition links"), Action.VIEW_ORG),
     NavItem("console:leads", _("Leads"), Action.VIEW_CUSTOMERS),
     NavItem("console:phone_tasks", _("Phone tasks"), Action.VIEW_CUSTOMERS),

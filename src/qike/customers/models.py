@@ -132,6 +132,7 @@ class TimelineKind(models.TextChoices):
     FOUND_BY_SYNC = "found_by_sync", _("found by sync")
     WELCOME = "welcome", _("welcome message")  # data: status (sent/failed/expired/no_code), text
     CHANNEL = "channel", _("came through a channel")  # data: kind, label (live code, link, lead…)
+    REFERRAL = "referral", _("referred a friend")  # data: label (who was referred, which campaign)
 
 
 class TimelineEntry(CorpOwned):

@@ -46,9 +46,7 @@ MAX_REWARD_EVERY = 1000
 MAX_BULK = 200  # codes one bulk request may create (each is a WeCom call)
 WAY_GRACE_DAYS = 7  # a finished campaign's contact ways are deleted this many days after its end
 PERIODS = ("week", "month", "all")
-# The referrer's timeline entry. Not (yet) a TimelineKind of the customers app: pages show the raw
-# kind next to its label until that app lists it.
-REFERRER_TIMELINE_KIND = "referral"
+REFERRER_TIMELINE_KIND = TimelineKind.REFERRAL  # the referrer's entry: "referred a friend"
 # Timeline kinds that prove a customer knew the corp before an add.
 _HISTORY_KINDS = (
     TimelineKind.ADDED,
