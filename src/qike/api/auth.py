@@ -9,6 +9,7 @@ from ninja.security import HttpBearer
 
 from qike.api import services
 from qike.api.models import Scope
+from qike.audit.context import identify
 from qike.org.access import Access
 
 
@@ -29,6 +30,9 @@ class TokenAuth(HttpBearer):
             raise ScopeDenied(
                 _("This token may only read; writing needs a token with the write scope.")
             )
+        user = used.token.user
+        owner = f"{user.get_username()} " if user is not None else ""
+        identify(user_id=user.pk if user else None, name=f"{owner}(API token {used.token.prefix})")
         return used
 
 
