@@ -7,4 +7,4 @@ class EngagementConfig(AppConfig):
     verbose_name = "Engagement"
 
     def ready(self) -> None:
-        from qike.engagement import handlers  # noqa: F401  (event handlers)
+        from qike.engagement import handlers, tasks  # noqa: F401  (event handlers, periodic jobs)

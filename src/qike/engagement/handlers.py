@@ -17,7 +17,7 @@ from qike.wecom.events import ExternalContactEvent
     urgent=True,
 )
 def welcome_new_customer(*, corp: Corp, event: ExternalContactEvent) -> None:
-    services.record_add(
+    send = services.record_add(
         corp=corp,
         userid=event.user_id,
         external_userid=event.external_user_id,
@@ -28,3 +28,5 @@ def welcome_new_customer(*, corp: Corp, event: ExternalContactEvent) -> None:
     )
     if event.welcome_code:
         services.send_freshest_welcome(corp=corp)
+        if send is not None:
+            services.expire_if_stale(send_id=send.pk)

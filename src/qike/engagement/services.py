@@ -749,21 +749,21 @@ def _expired_note() -> str:
     return _("The welcome code was more than 20 seconds old; WeCom was not called.")
 
 
-STALE_BATCH = 100  # expired sends written off per call, so one call stays short under a backlog
+STALE_BATCH = 500  # expired sends written off per sweep
 FRESHEST_CANDIDATES = 5
 
 
 def send_freshest_welcome(*, corp: Corp) -> WelcomeSend | None:
-    """Send the corp's freshest pending welcome; pending ones past WeCom's 20 seconds are recorded
-    as expired without calling WeCom.
+    """Send the corp's freshest pending welcome that WeCom still accepts (20 seconds).
 
     Every add event runs this once, so there is one send per add, but newest first: when a burst
     outruns the workers, first-come-first-served would let every code in the queue age past 20
     seconds before its turn; newest-first keeps welcoming at full speed and lets only the backlog's
-    oldest expire."""
-    _expire_stale_sends(corp)
+    oldest expire. Those are written off by `expire_stale_welcomes`, away from this urgent path."""
     candidates = (
-        WelcomeSend.objects.filter(corp=corp, status=SendStatus.PENDING)
+        WelcomeSend.objects.filter(
+            corp=corp, status=SendStatus.PENDING, event_at__gte=clock.now() - CODE_LIFETIME
+        )
         .order_by("-event_at", "-id")
         .values_list("pk", flat=True)[:FRESHEST_CANDIDATES]
     )
@@ -773,15 +773,28 @@ def send_freshest_welcome(*, corp: Corp) -> WelcomeSend | None:
     return None
 
 
-def _expire_stale_sends(corp: Corp) -> None:
+def expire_stale_welcomes() -> int:
+    """Record pending welcomes past WeCom's 20 seconds as expired, without calling WeCom (a
+    periodic job); returns how many."""
     stale = WelcomeSend.objects.filter(
-        corp=corp, status=SendStatus.PENDING, event_at__lt=clock.now() - CODE_LIFETIME
+        status=SendStatus.PENDING, event_at__lt=clock.now() - CODE_LIFETIME
     ).values_list("pk", flat=True)[:STALE_BATCH]
-    for send_id in stale:
-        if _claim(send_id):
-            send = WelcomeSend.objects.select_related("corp").get(pk=send_id)
-            choice, source = choose_message(corp=corp, staff_id=send.staff_id, state=send.state)
-            _finish(send, SendStatus.EXPIRED, choice=choice, source=source, errmsg=_expired_note())
+    return sum(_write_off(send_id) for send_id in stale)
+
+
+def expire_if_stale(*, send_id: int) -> bool:
+    """An add whose event reached Qike after the 20 seconds is recorded as expired at once."""
+    fresh = WelcomeSend.objects.filter(pk=send_id, event_at__gte=clock.now() - CODE_LIFETIME)
+    return not fresh.exists() and _write_off(send_id)
+
+
+def _write_off(send_id: int) -> bool:
+    if not _claim(send_id):
+        return False
+    send = WelcomeSend.objects.select_related("corp").get(pk=send_id)
+    choice, source = choose_message(corp=send.corp, staff_id=send.staff_id, state=send.state)
+    _finish(send, SendStatus.EXPIRED, choice=choice, source=source, errmsg=_expired_note())
+    return True
 
 
 def _send_claimed(send_id: int) -> WelcomeSend:
