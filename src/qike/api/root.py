@@ -15,10 +15,13 @@ from qike.customers.api import router as customers_router
 from qike.engagement.api import router as engagement_router
 from qike.intake.api import router as events_router
 from qike.leads.api import router as leads_router
+from qike.lifecycle.api import router as lifecycle_router
 from qike.org.api import router as org_router
 from qike.phonetasks.api import router as phonetasks_router
 from qike.referrals.api import router as referrals_router
+from qike.retention.api import router as retention_router
 from qike.tags.api import router as tags_router
+from qike.transfers.api import router as transfers_router
 
 API_VERSION = "1.0"
 
@@ -85,6 +88,9 @@ def build_api() -> NinjaAPI:
     api.add_router("/v1/", leads_router)
     api.add_router("/v1/", phonetasks_router)
     api.add_router("/v1/", referrals_router)
+    api.add_router("/v1/", lifecycle_router)
+    api.add_router("/v1/", transfers_router)
+    api.add_router("/v1/", retention_router)
     return api
 
 

@@ -29,4 +29,7 @@ urlpatterns = [
     path("", include("qike.leads.urls")),
     path("", include("qike.phonetasks.urls")),
     path("", include("qike.referrals.urls")),
+    path("", include("qike.lifecycle.urls")),
+    path("", include("qike.transfers.urls")),
+    path("", include("qike.retention.urls")),
 ]

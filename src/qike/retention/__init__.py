@@ -1,0 +1,1 @@
+"""Retention: lost customers (churn) and the shared pool (公海)."""
