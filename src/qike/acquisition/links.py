@@ -30,6 +30,7 @@ from qike.acquisition.models import (
     QuotaAlertKind,
 )
 from qike.acquisition.services import require_manage
+from qike.audit.services import record
 from qike.core import clock
 from qike.core.models import Corp
 from qike.core.services import client_for
@@ -291,6 +292,7 @@ def delete_link(*, access: Access, link: AcquisitionLink) -> None:
                 raise
         link.deleted_at = clock.now()
         link.save(update_fields=["deleted_at", "updated_at"])
+        record(corp=access.corp, action="acquisition.link_delete", target=link)
 
 
 def mark_gone(*, corp: Corp, link_id: str, unavailable: bool) -> bool:

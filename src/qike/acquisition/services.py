@@ -23,6 +23,7 @@ from qike.acquisition.models import (
     StaffCard,
 )
 from qike.acquisition.sources import channel_data
+from qike.audit.services import record
 from qike.core import clock
 from qike.core.models import Corp
 from qike.core.services import client_for
@@ -315,6 +316,7 @@ def delete_live_code(*, access: Access, code: LiveCode) -> None:
         code.deleted_at = clock.now()
         code.current_userids = []
         code.save(update_fields=["deleted_at", "current_userids", "updated_at"])
+        record(corp=access.corp, action="acquisition.live_code_delete", target=code)
 
 
 def refresh_pool(*, code_id: int) -> bool:

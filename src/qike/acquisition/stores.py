@@ -40,6 +40,7 @@ from qike.acquisition.models import (
 from qike.acquisition.pools import day_start
 from qike.acquisition.services import LiveCodeSpec
 from qike.acquisition.stats import LOST
+from qike.audit.services import record
 from qike.core import clock
 from qike.core.models import Corp
 from qike.jobs import enqueue_on_commit
@@ -272,6 +273,7 @@ def delete_store(*, access: Access, store: Store) -> None:
             services.delete_live_code(access=access, code=store.live_code)
         store.deleted_at = clock.now()
         store.save(update_fields=["deleted_at", "updated_at"])
+        record(corp=access.corp, action="acquisition.store_delete", target=store)
 
 
 def stores_of(access: Access) -> QuerySet[Store]:

@@ -11,6 +11,7 @@ from qike.api import errors
 from qike.api.auth import access_of, read_auth
 from qike.api.docs import OfflineSwagger
 from qike.api.schemas import ErrorOut
+from qike.audit.api import router as audit_router
 from qike.customers.api import router as customers_router
 from qike.engagement.api import router as engagement_router
 from qike.intake.api import router as events_router
@@ -91,6 +92,7 @@ def build_api() -> NinjaAPI:
     api.add_router("/v1/", lifecycle_router)
     api.add_router("/v1/", transfers_router)
     api.add_router("/v1/", retention_router)
+    api.add_router("/v1/", audit_router)
     return api
 
 

@@ -15,6 +15,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from qike.api.models import ApiToken, Scope
+from qike.audit.services import record
 from qike.core import clock
 from qike.org.access import Access, Action, access_for
 
@@ -104,6 +105,13 @@ def create_token(
         created_by_id=access.user_id,
         created_at=clock.now(),
     )
+    record(
+        corp=access.corp,
+        action="api.token_create",
+        target=token,
+        target_label=f"{token.name} ({token.prefix}…)",
+        after={"scopes": cleaned_scopes, "user": acting.get_username()},
+    )
     return token, plaintext
 
 
@@ -116,6 +124,12 @@ def revoke_token(*, access: Access, token: ApiToken) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = clock.now()
         token.save(update_fields=["revoked_at"])
+        record(
+            corp=access.corp,
+            action="api.token_revoke",
+            target=token,
+            target_label=f"{token.name} ({token.prefix}…)",
+        )
     return token
 
 

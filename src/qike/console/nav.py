@@ -33,6 +33,7 @@ NAV = [
     NavItem("console:events", _("Events"), Action.VIEW_EVENTS),
     NavItem("console:users", _("Users & roles"), Action.MANAGE_USERS),
     NavItem("console:api_tokens", _("API tokens"), Action.MANAGE_API_TOKENS),
+    NavItem("console:audit", _("Audit trail"), Action.VIEW_AUDIT),
     NavItem("console:settings", _("Corp settings"), Action.MANAGE_CORP),
 ]
 

@@ -32,4 +32,5 @@ urlpatterns = [
     path("", include("qike.lifecycle.urls")),
     path("", include("qike.transfers.urls")),
     path("", include("qike.retention.urls")),
+    path("", include("qike.audit.urls")),
 ]

@@ -10,6 +10,7 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from qike.audit.services import record, snapshot
 from qike.core.models import Corp
 from qike.core.services import CallbackSettings, callback_settings, client_for
 from qike.org.access import Access, Action
@@ -90,6 +91,7 @@ def update_corp_settings(
     never shown back, so an empty field means "unchanged", not "remove"."""
     access.require(Action.MANAGE_CORP)
     corp = Corp.objects.select_for_update().get(pk=access.corp.pk)
+    before = snapshot(corp, AUDITED_FIELDS)
     corp.corpid = _clean_corpid(corp, corpid)
     corp.name = _clean_name(name) or corp.corpid
     corp.agent_id = _clean_agent_id(agent_id)
@@ -99,7 +101,14 @@ def update_corp_settings(
         corp.secret = secret
     corp.full_clean()
     corp.save()
+    after = snapshot(corp, AUDITED_FIELDS)
+    if secret:
+        after["secret"] = "(changed)"  # the fact, never the value
+    record(corp=corp, action="core.settings_change", target=corp, before=before, after=after)
     return corp
+
+
+AUDITED_FIELDS = ("corpid", "name", "agent_id", "api_base_url")
 
 
 @transaction.atomic
@@ -111,6 +120,7 @@ def regenerate_callback_credentials(*, access: Access) -> CallbackSettings:
     corp.callback_token = crypto.generate_token()
     corp.encoding_aes_key = crypto.generate_aes_key()
     corp.save(update_fields=["callback_token", "encoding_aes_key", "updated_at"])
+    record(corp=corp, action="core.callback_credentials_regenerate", target=corp)
     return callback_settings(corp)
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from qike.audit.services import record
 from qike.console.decorators import console_view
 from qike.core.pagination import BadCursor, Page, newest_first
 from qike.customers import exports
@@ -146,7 +147,14 @@ def customer_export(request: HttpRequest, access: Access) -> HttpResponse:
             % {"max": f"{exports.EXPORT_MAX_ROWS:,}"},
         )
         return redirect(back)
-    workbook = exports.export_file(relations, reveal_phones=reveals_phones(access))
+    reveal = reveals_phones(access)
+    workbook = exports.export_file(relations, reveal_phones=reveal)
+    record(
+        corp=access.corp,
+        action="customers.export",
+        target_label=_("Customer list"),
+        after={"filters": _query(request.GET), "rows": _count, "phones_revealed": reveal},
+    )
     filename = f"customers-{timezone.localtime():%Y%m%d-%H%M}.xlsx"
     return FileResponse(
         workbook,

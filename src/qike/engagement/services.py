@@ -22,6 +22,7 @@ from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from qike.audit.services import record
 from qike.core import clock
 from qike.core.models import Corp
 from qike.core.services import client_for
@@ -347,6 +348,7 @@ def delete_message(*, access: Access, message: WelcomeMessage) -> None:
     _require_manage(access)
     if message.corp_id != access.corp.pk:
         raise ValidationError(_("This welcome message belongs to another corp."))
+    label, pk = message.name, message.pk
     try:
         message.delete()
     except (ProtectedError, RestrictedError) as exc:
@@ -355,6 +357,13 @@ def delete_message(*, access: Access, message: WelcomeMessage) -> None:
             _("%(name)s is still used by %(users)s; choose another message there first.")
             % {"name": message.name, "users": "、".join(users)}
         ) from exc
+    record(
+        corp=access.corp,
+        action="engagement.welcome_delete",
+        target_type="engagement.welcomemessage",
+        target_id=pk,
+        target_label=label,
+    )
 
 
 def may_set_default_for(access: Access, staff: Staff) -> bool:

@@ -31,6 +31,7 @@ class Action(StrEnum):
     MANAGE_USERS = "manage_users"
     MANAGE_API_TOKENS = "manage_api_tokens"
     RUN_CAMPAIGNS = "run_campaigns"
+    VIEW_AUDIT = "view_audit"  # corp admins (and super admins): the audit trail
 
 
 SUPER_ADMIN = "super_admin"

@@ -23,6 +23,7 @@ from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from qike.audit.services import record
 from qike.org.access import SUPER_ADMIN, Access, Action
 from qike.org.models import Department, Membership, Role, Staff, StaffStatus
 
@@ -262,12 +263,30 @@ def create_account(
     user.set_password(password)
     user.full_clean(exclude=["password"])
     user.save()
+    after = {
+        "role": role,
+        "staff": staff.userid if staff else "",
+        "departments": _names(departments),
+    }
+    record(corp=access.corp, action="org.account_create", target=user, after=after)
     if role == SUPER_ADMIN:
         return Account(user=user, role=SUPER_ADMIN, membership=None)
     membership = Membership.objects.create(corp=access.corp, user=user, role=role, staff=staff)
     if role == Role.MANAGER:
         membership.departments.set(departments)
     return Account(user=user, role=role, membership=membership)
+
+
+def _names(departments: Iterable[Department]) -> list[str]:
+    return [department.name for department in departments]
+
+
+def _membership_state(membership: Membership) -> dict:
+    return {
+        "role": membership.role,
+        "staff": membership.staff.userid if membership.staff else "",
+        "departments": _names(membership.departments.all()),
+    }
 
 
 @transaction.atomic
@@ -294,10 +313,18 @@ def update_membership(
     departments = list(departments)
     _check_staff(access, staff, membership=membership)
     _check_scope(access, role, staff, departments)
+    before = _membership_state(membership)
     membership.role = role
     membership.staff = staff
     membership.save(update_fields=["role", "staff"])
     membership.departments.set(departments if role == Role.MANAGER else [])
+    record(
+        corp=access.corp,
+        action="org.role_change",
+        target=membership.user,
+        before=before,
+        after=_membership_state(membership),
+    )
     return membership
 
 
@@ -309,6 +336,7 @@ def set_password(*, access: Access, user: User, password: str) -> None:
     _check_password(password, user)
     user.set_password(password)
     user.save(update_fields=["password"])
+    record(corp=access.corp, action="org.password_set", target=user)  # never the password itself
 
 
 @transaction.atomic
@@ -319,8 +347,16 @@ def set_active(*, access: Access, user: User, active: bool) -> None:
     _check_may_change(access, user)
     if not active:
         _check_not_self(access, user, _("You cannot deactivate your own account."))
+    before = {"active": user.is_active}
     user.is_active = active
     user.save(update_fields=["is_active"])
+    record(
+        corp=access.corp,
+        action="org.account_activate" if active else "org.account_deactivate",
+        target=user,
+        before=before,
+        after={"active": active},
+    )
 
 
 def _check_in_corp(access: Access, user: User) -> None:

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from qike.audit.services import record
 from qike.core import clock
 from qike.core.models import Corp
 from qike.core.services import client_for
@@ -146,7 +147,9 @@ def create_group(*, access: Access, name: str, tag_names: list[str], order: int 
     with _client(access) as client:
         group = client.add_corp_tag(group_name=name, order=order, tags=[{"name": n} for n in names])
     _refresh(access)
-    return TagGroup.objects.get(corp=access.corp, wecom_id=group["group_id"])
+    created = TagGroup.objects.get(corp=access.corp, wecom_id=group["group_id"])
+    record(corp=access.corp, action="tags.group_create", target=created, after={"tags": names})
+    return created
 
 
 def add_tags(*, access: Access, group: TagGroup, names: list[str]) -> None:
@@ -162,6 +165,7 @@ def add_tags(*, access: Access, group: TagGroup, names: list[str]) -> None:
     with _client(access) as client:
         client.add_corp_tag(group_id=group.wecom_id, tags=[{"name": n} for n in cleaned])
     _refresh(access)
+    record(corp=access.corp, action="tags.add", target=group, after={"tags": cleaned})
 
 
 def rename(*, access: Access, item: Tag | TagGroup, name: str) -> None:
@@ -177,6 +181,13 @@ def rename(*, access: Access, item: Tag | TagGroup, name: str) -> None:
     with _client(access) as client:
         client.edit_corp_tag(id=item.wecom_id, name=name)
     _refresh(access)
+    record(
+        corp=access.corp,
+        action="tags.rename",
+        target=item,
+        before={"name": item.name},
+        after={"name": name},
+    )
 
 
 def reorder(*, access: Access, item: Tag | TagGroup, order: int) -> None:
@@ -187,6 +198,13 @@ def reorder(*, access: Access, item: Tag | TagGroup, order: int) -> None:
     with _client(access) as client:
         client.edit_corp_tag(id=item.wecom_id, order=order)
     _refresh(access)
+    record(
+        corp=access.corp,
+        action="tags.reorder",
+        target=item,
+        before={"order": item.order},
+        after={"order": order},
+    )
 
 
 def delete(*, access: Access, item: Tag | TagGroup) -> None:
@@ -196,6 +214,14 @@ def delete(*, access: Access, item: Tag | TagGroup) -> None:
         else:
             client.del_corp_tag(group_ids=[item.wecom_id])
     _refresh(access)
+    record(
+        corp=access.corp,
+        action="tags.delete",
+        target_type=item._meta.label_lower,
+        target_id=item.wecom_id,
+        target_label=item.name,
+        before={"name": item.name},
+    )
 
 
 def mark_tags(*, access: Access, relation, add: list[Tag], remove: list[Tag]) -> None:
@@ -235,6 +261,13 @@ def mark_tags(*, access: Access, relation, add: list[Tag], remove: list[Tag]) ->
             kind=TimelineKind.TAGS_CHANGED,
             actor=_actor(access),
             data={"added": [t.name for t in add], "removed": [t.name for t in remove]},
+        )
+        record(
+            corp=access.corp,
+            action="tags.mark",
+            target=relation.customer,
+            before={"staff": relation.staff.userid},
+            after={"added": [t.name for t in add], "removed": [t.name for t in remove]},
         )
 
 
