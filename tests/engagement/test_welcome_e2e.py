@@ -327,3 +327,23 @@ def test_a_backlog_welcomes_the_newest_first_and_writes_off_what_is_past_20_seco
     assert stale.status == SendStatus.EXPIRED and stale.errcode is None
     assert welcome_timeline(corp, stale.external_userid)[0].data["status"] == "expired"
     assert len(sim_welcomes(sim_corp)) == 2
+
+
+def test_a_skip_verify_scan_confirmed_at_once_is_welcomed_once(sim_corp, corp):
+    """The member confirms before Qike used the half add's code, so WeCom sends a second code with
+    the add: the customer still gets one welcome, and the second send says why it was not used."""
+    message(corp, "默认", "欢迎光临", is_corp_default=True)
+    userid = members(sim_corp)[0]
+    way = client_for(corp).add_contact_way(type=1, scene=2, user=[userid], skip_verify=True)
+    scanned = sim_corp.post(
+        "/customers/scan", config_id=way["config_id"], customer={"name": "快手"}, auto_accept=True
+    )
+    sim_corp.wait_for_callbacks()
+
+    sends = WelcomeSend.objects.filter(corp=corp, external_userid=scanned["external_userid"])
+    assert sorted(s.status for s in sends) == [SendStatus.DUPLICATE, SendStatus.SENT]
+    welcomed = [
+        w for w in sim_welcomes(sim_corp) if w["external_userid"] == scanned["external_userid"]
+    ]
+    assert [w["errcode"] for w in welcomed] == [0]
+    assert len(welcome_timeline(corp, scanned["external_userid"])) == 1

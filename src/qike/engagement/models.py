@@ -99,6 +99,7 @@ class SendStatus(models.TextChoices):
     EXPIRED = "expired", _("code expired")
     NO_CODE = "no_code", _("no welcome code")
     NO_MESSAGE = "no_message", _("nothing configured")
+    DUPLICATE = "duplicate", _("already welcomed")  # a second code for the same new friendship
 
 
 class ChosenBy(models.TextChoices):

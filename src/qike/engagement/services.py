@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError, RestrictedError
+from django.db.models import ProtectedError, Q, RestrictedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -612,6 +612,7 @@ def _finish(
     text: str = "",
     error: WeComError | None = None,
     errmsg: str = "",
+    on_timeline: bool = True,
 ) -> WelcomeSend:
     """Write the result and put it on the customer's timeline."""
     send.status = status
@@ -631,7 +632,7 @@ def _finish(
         errmsg = error.errmsg or errmsg
     send.errmsg = errmsg[:MAX_ERRMSG]
     send.save()
-    if send.customer_id:
+    if send.customer_id and on_timeline:
         data: dict[str, Any] = {"status": status, "text": text, "send": send.pk}
         if send.message_name:
             data.update(message=send.message_name, chosen_by=send.chosen_by)
@@ -806,6 +807,24 @@ def _write_off(send_id: int) -> bool:
     return True
 
 
+def _already_welcomed(send: WelcomeSend) -> bool:
+    """A customer confirmed at once after a skip_verify scan brings two codes within seconds (the
+    half add's, and a fresh one when the first was not used yet): one welcome is enough. Of two
+    sends in flight together, the newer one goes ahead."""
+    same_friendship = WelcomeSend.objects.filter(
+        corp=send.corp_id,
+        userid=send.userid,
+        external_userid=send.external_userid,
+        event_at__gte=send.event_at - SAME_FRIENDSHIP_WINDOW,
+    ).exclude(pk=send.pk)
+    return same_friendship.filter(
+        Q(status=SendStatus.SENT) | Q(status=SendStatus.SENDING, pk__gt=send.pk)
+    ).exists()
+
+
+SAME_FRIENDSHIP_WINDOW = dt.timedelta(minutes=2)
+
+
 def _send_claimed(send_id: int) -> WelcomeSend:
     """Send a welcome this worker has claimed (so it goes out at most once)."""
     send = WelcomeSend.objects.select_related("corp").get(pk=send_id)
@@ -817,6 +836,8 @@ def _send_claimed(send_id: int) -> WelcomeSend:
         )
     if choice is None:
         return _finish(send, SendStatus.NO_MESSAGE, source=source)
+    if _already_welcomed(send):
+        return _finish(send, SendStatus.DUPLICATE, choice=choice, source=source, on_timeline=False)
     content = content_at(choice.message, clock.now())
     with client_for(corp) as wecom:
         text = content.text
