@@ -8,6 +8,7 @@ QIKE_ENCRYPTION_KEY  Fernet key(s), comma separated, newest first, for secrets a
                    (default: generated once into QIKE_HOME)
 QIKE_DEBUG, QIKE_ALLOWED_HOSTS, QIKE_PUBLIC_URL (the URL WeCom reaches Qike at, for callback URLs)
 QIKE_CALLBACK_MAX_AGE  seconds a callback's timestamp may differ from now (0 turns the check off)
+QIKE_TRUSTED_PROXY_COUNT  reverse proxies in front of Qike (for client IPs in the audit trail)
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ QIKE_ENCRYPTION_KEYS = [
 ALLOWED_HOSTS = os.environ.get("QIKE_ALLOWED_HOSTS", "*").split(",")
 QIKE_PUBLIC_URL = os.environ.get("QIKE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 QIKE_CALLBACK_MAX_AGE = env_int("QIKE_CALLBACK_MAX_AGE", 3600)
+# How many reverse proxies append to X-Forwarded-For in front of Qike; 0 trusts no such header.
+QIKE_TRUSTED_PROXY_COUNT = env_int("QIKE_TRUSTED_PROXY_COUNT", 0)
 QIKE_CALLBACK_MAX_BYTES = env_int("QIKE_CALLBACK_MAX_BYTES", 64 * 1024)
 
 INSTALLED_APPS = [
