@@ -54,6 +54,10 @@ def _sqlite(path: str) -> dict:
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": path,
+        # Keep connections between requests and jobs (huey closes "old" ones after each task):
+        # opening one per job costs more than many of the job's queries.
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
         # WAL lets the web server and the worker read while one of them writes.
         "OPTIONS": {
             "timeout": 30,
