@@ -29,7 +29,8 @@ from qike.leads.models import (
 )
 from qike.org.access import Access, Action
 from qike.org.models import Staff, StaffStatus
-from qike.tags.models import Tag, TagAssignment, TagType
+from qike.tags.models import Tag, TagType
+from qike.tags.services import apply_auto_tags
 from qike.wecom.errors import WeComError
 
 NOT_A_FRIEND_YET = 84061  # remark / mark_tag on a half-added customer
@@ -347,11 +348,6 @@ def bind_add(
     return lead
 
 
-def _tags_to_add(lead: Lead, relation: FollowRelation) -> list[Tag]:
-    have = TagAssignment.objects.filter(relation=relation).values("tag_id")
-    return list(lead.form.tags.filter(type=TagType.CORP).exclude(pk__in=have))
-
-
 def convert(*, corp: Corp, state: str) -> Lead | None:
     """At the confirmed add: remark and remark mobiles from the form, the form's tags (WeCom
     first), then the per-lead contact way is deleted. A half-added customer answers 84061 and is
@@ -367,26 +363,20 @@ def convert(*, corp: Corp, state: str) -> Lead | None:
     relation = lead.relation
     remark = wecom_remark(lead)
     mobiles = [lead.phone] if lead.phone else []
-    tags = _tags_to_add(lead, relation)
-    try:
-        with client_for(corp) as client:
-            if remark or mobiles:
+    if remark or mobiles:
+        try:
+            with client_for(corp) as client:
                 client.remark(
                     userid=relation.staff.userid,
                     external_userid=relation.customer.external_userid,
                     remark=remark or None,
                     remark_mobiles=mobiles or None,
                 )
-            if tags:
-                client.mark_tag(
-                    userid=relation.staff.userid,
-                    external_userid=relation.customer.external_userid,
-                    add_tag=[t.wecom_id for t in tags],
-                )
-    except WeComError as exc:
-        if exc.errcode == NOT_A_FRIEND_YET:
-            return None
-        raise
+        except WeComError as exc:
+            if exc.errcode == NOT_A_FRIEND_YET:
+                return None
+            raise
+    apply_auto_tags(corp=corp, relation=relation, tags=lead.form.tags.all(), actor=lead.form.name)
     with transaction.atomic():
         locked = Lead.objects.select_for_update().get(pk=lead.pk)
         if locked.converted_at is not None:
@@ -396,19 +386,6 @@ def convert(*, corp: Corp, state: str) -> Lead | None:
         if mobiles:
             relation.remark_mobiles = mobiles
         relation.save(update_fields=["remark", "remark_mobiles"])
-        if tags:
-            TagAssignment.objects.bulk_create(
-                [TagAssignment(corp=corp, relation=relation, tag=t) for t in tags],
-                ignore_conflicts=True,
-            )
-            add_timeline(
-                corp=corp,
-                customer_id=relation.customer_id,
-                staff_id=relation.staff_id,
-                kind=TimelineKind.TAGS_CHANGED,
-                actor=lead.form.name,
-                data={"added": [t.name for t in tags], "removed": []},
-            )
         locked.converted_at = clock.now()
         locked.save(update_fields=["converted_at"])
     delete_way(lead_id=lead.pk)
