@@ -8,6 +8,14 @@ from django.utils.translation import gettext_lazy as _
 from qike.core.models import Corp
 
 
+class Via(models.TextChoices):
+    CONSOLE = "console", _("console")
+    API = "api", _("API")
+    JOB = "job", _("background job")
+    COMMAND = "command", _("command line")
+    SYSTEM = "system", _("system")
+
+
 class AuditEntry(models.Model):
     """One recorded action. Append-only: `save` refuses to change a stored row, and neither the
     console nor the API offers a way to edit or delete one."""
@@ -20,7 +28,7 @@ class AuditEntry(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     actor = models.CharField(_("who"), max_length=150, blank=True)  # kept if the user is deleted
-    via = models.CharField(_("via"), max_length=16, blank=True)  # console, api, job, command
+    via = models.CharField(_("via"), max_length=16, choices=Via.choices, blank=True)
     ip = models.GenericIPAddressField(_("IP"), null=True, blank=True)
     action = models.CharField(_("action"), max_length=64)  # "<app>.<verb>", e.g. "transfers.start"
     target_type = models.CharField(_("object type"), max_length=64, blank=True)

@@ -22,8 +22,8 @@ class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(label=gettext_lazy("Action"), required=False)
     actor = forms.CharField(label=gettext_lazy("Who"), required=False, max_length=150)
     target = forms.CharField(label=gettext_lazy("Object"), required=False, max_length=255)
-    date_from = forms.DateField(label=gettext_lazy("From"), required=False)
-    date_to = forms.DateField(label=gettext_lazy("To"), required=False)
+    date_from = forms.DateField(label=gettext_lazy("First day"), required=False)
+    date_to = forms.DateField(label=gettext_lazy("Last day"), required=False)
 
     def __init__(self, data, *, actions: list[str]) -> None:
         super().__init__(data)
