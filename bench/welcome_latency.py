@@ -100,6 +100,7 @@ def run_mode(args: argparse.Namespace) -> dict:
         _log(f"baseline: bare verify+decrypt+parse+insert {baseline:.0f} events/s")
         port = free_port()
         children = _start_qike(mode, args, port)
+        _log("qike pids (for py-spy): " + " ".join(str(child.pid) for child in children))
         try:
             _wait_until_up(f"http://127.0.0.1:{port}/healthz")
             _connect_callback(corp, seeded.sim_url, port)

@@ -16,14 +16,17 @@ Retry policy (API-FACTS §1):
 
 from __future__ import annotations
 
+import functools
 import json as jsonlib
 import logging
 import re
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
+import certifi
 import httpx
 
 from qike.wecom import errors
@@ -128,6 +131,13 @@ class _Backoff:
         return None
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context for every client: building one loads the CA bundle, which cost more than
+    the WeCom call itself when each job opened a client (SSL contexts are safe to share)."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 class WeComClient:
     def __init__(
         self,
@@ -148,7 +158,7 @@ class WeComClient:
             token_store if token_store is not None else MemoryTokenStore()
         )
         self._owns_http = http is None
-        self._http = http if http is not None else httpx.Client()
+        self._http = http if http is not None else httpx.Client(verify=_tls_context())
         self.timeout = timeout
         self._sleep = sleep
         self.max_rate_limit_waits = max_rate_limit_waits
