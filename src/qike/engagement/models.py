@@ -159,6 +159,17 @@ class WelcomeSend(CorpOwned):
             models.Index(
                 fields=["corp", "status", "created_at"], name="engagement_send_status_idx"
             ),
+            # The urgent path's "freshest pending send" and the sweep of stale ones: only pending
+            # rows, so the index stays small however many sends the corp has made.
+            models.Index(
+                fields=["corp", "-event_at", "-id"],
+                condition=models.Q(status="pending"),
+                name="engagement_send_pending_idx",
+            ),
+            # "Was this new friendship welcomed already?"
+            models.Index(
+                fields=["corp", "external_userid", "userid"], name="engagement_send_friend_idx"
+            ),
         ]
 
     def __str__(self) -> str:
