@@ -116,3 +116,7 @@ def test_the_demo_serves_the_console_with_its_front_end_files(tmp_path):
     finally:
         demo.terminate()
         demo.wait(timeout=30)
+    # SIGTERM stops the demo's simulator, web server and worker too, not just the demo itself.
+    for stopped in (port, sim_port):
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{stopped}/", timeout=2)

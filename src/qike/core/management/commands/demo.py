@@ -69,6 +69,9 @@ class Command(BaseCommand):
         password = _ensure_admin(home)
         children: list[subprocess.Popen] = []
         stop = threading.Event()
+        # A service manager (or a test) stops the demo with SIGTERM: treat it like Ctrl-C, so the
+        # simulator, web server and worker (in sessions of their own) are stopped too.
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             sim_url = f"http://{host}:{sim_port}"
             children.append(_start_sim(home, host, sim_port))
@@ -129,6 +132,10 @@ class Command(BaseCommand):
                 return
             if not stop.wait(min(10.0, left)):
                 self.stdout.write(_summary(corp))
+
+
+def _interrupt(_signum, _frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _summary(corp: Corp) -> str:
