@@ -45,6 +45,7 @@ RATE_LIMIT_MAX_WAIT = 60.0  # a tripped minute limit blocks for 60 s; waiting lo
 TRANSPORT_RETRIES = 2
 TRANSPORT_BACKOFF = 0.5
 BATCH_USERIDS = 100  # batch/get_by_user takes at most 100 userids per call
+TRANSFER_BATCH = 100  # transfer_customer takes at most 100 external_userids per call
 
 T = TypeVar("T")
 
@@ -642,6 +643,83 @@ class WeComClient:
         """{total (used so far), balance, quota_list[{expire_date, balance}]}; not under
         customer_acquisition/."""
         return _payload(self._get("externalcontact/customer_acquisition_quota"))
+
+    # transfers (在职继承 / 离职继承) -------------------------------------------------------------
+
+    def transfer_customer(
+        self,
+        *,
+        handover_userid: str,
+        takeover_userid: str,
+        external_userids: Sequence[str],
+        transfer_success_msg: str = "",
+        resigned: bool = False,
+    ) -> list[dict]:
+        """Start handing ≤ 100 customers over (on-job, or resigned: the handover has left);
+        [{external_userid, errcode}]: 0 only means the 24-hour takeover started."""
+        if not external_userids or len(external_userids) > TRANSFER_BATCH:
+            raise ValueError(f"external_userids must hold 1 to {TRANSFER_BATCH} ids")
+        body: dict[str, Any] = {
+            "handover_userid": handover_userid,
+            "takeover_userid": takeover_userid,
+            "external_userid": list(external_userids),
+        }
+        if transfer_success_msg and not resigned:
+            body["transfer_success_msg"] = transfer_success_msg
+        path = (
+            "externalcontact/resigned/transfer_customer"
+            if resigned
+            else ("externalcontact/transfer_customer")
+        )
+        return self._post(path, body).get("customer", [])
+
+    def transfer_result(
+        self,
+        *,
+        handover_userid: str,
+        takeover_userid: str,
+        cursor: str = "",
+        resigned: bool = False,
+    ) -> tuple[list[dict], str]:
+        """One page of [{external_userid, status 1–5, takeover_time}] for a handover → takeover
+        pair (the latest transfer per customer), and the next cursor."""
+        body = {
+            "handover_userid": handover_userid,
+            "takeover_userid": takeover_userid,
+            "cursor": cursor,
+        }
+        path = (
+            "externalcontact/resigned/transfer_result"
+            if resigned
+            else ("externalcontact/transfer_result")
+        )
+        answer = self._post(path, body)
+        return answer.get("customer", []), answer.get("next_cursor", "") or ""
+
+    def iter_transfer_result(
+        self, *, handover_userid: str, takeover_userid: str, resigned: bool = False
+    ) -> Iterator[list[dict]]:
+        return iter_cursor(
+            lambda cursor: self.transfer_result(
+                handover_userid=handover_userid,
+                takeover_userid=takeover_userid,
+                cursor=cursor,
+                resigned=resigned,
+            )
+        )
+
+    def unassigned_list(self, *, cursor: str = "", page_size: int = 1000) -> tuple[list[dict], str]:
+        """One page of customers of departed members not yet handed over:
+        [{handover_userid, external_userid, dimission_time}], and the next cursor."""
+        body: dict[str, Any] = {"page_size": page_size}
+        if cursor:
+            body["cursor"] = cursor
+        answer = self._post("externalcontact/get_unassigned_list", body)
+        more = not answer.get("is_last", True)
+        return answer.get("info", []), (answer.get("next_cursor", "") or "") if more else ""
+
+    def iter_unassigned_list(self, *, page_size: int = 1000) -> Iterator[list[dict]]:
+        return iter_cursor(lambda cursor: self.unassigned_list(cursor=cursor, page_size=page_size))
 
     def send_app_message(self, *, agentid: int, touser: list[str], content: str) -> dict:
         """A text app message (message/send) to members; {invaliduser, …, msgid}."""
