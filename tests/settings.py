@@ -21,7 +21,7 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(QIKE_HOME / "test.sqlite3"),  # noqa: F405
-            "OPTIONS": {"timeout": 30},
+            "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},  # as in production
             "TEST": {"NAME": str(QIKE_HOME / "test-db.sqlite3")},  # noqa: F405
         }
     }

@@ -319,10 +319,20 @@ def leave(state: SimState, request: Request, corpid: str, userid: str) -> dict[s
 
 @handler("move")
 def move(state: SimState, request: Request, corpid: str, userid: str) -> dict[str, Any]:
-    departments = _need(_body(request), "department")
+    body = _body(request)
+    departments = _need(body, "department")
     if not isinstance(departments, list):
         raise ControlError(400, "invalid_field", "department must be a list of ids")
-    return directory.move_member(state, _corp(state, corpid), userid, [int(d) for d in departments])
+    leaders = body.get("is_leader_in_dept")
+    if leaders is not None and not isinstance(leaders, list):
+        raise ControlError(400, "invalid_field", "is_leader_in_dept must be a list of 0/1")
+    return directory.move_member(
+        state,
+        _corp(state, corpid),
+        userid,
+        [int(d) for d in departments],
+        None if leaders is None else [int(f) for f in leaders],
+    )
 
 
 @handler("create_department")

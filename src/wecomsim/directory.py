@@ -325,11 +325,23 @@ def _existing_member(state: SimState, corpid: str, userid: str) -> sqlite3.Row:
     return row
 
 
-def move_member(state: SimState, corpid: str, userid: str, departments: list[int]) -> dict:
-    """The admin moves a member: update_user with the changed fields only."""
+def move_member(
+    state: SimState,
+    corpid: str,
+    userid: str,
+    departments: list[int],
+    is_leader: list[int] | None = None,
+) -> dict:
+    """The admin moves a member (and says in which departments they lead, 0/1 per department, as
+    WeCom's is_leader_in_dept): update_user with the changed fields only."""
     row = _existing_member(state, corpid, userid)
     if not departments:
         raise ControlError(400, "invalid_department", "department must not be empty")
+    leader_flags = [0] * len(departments) if is_leader is None else is_leader
+    if len(leader_flags) != len(departments) or any(f not in (0, 1) for f in leader_flags):
+        raise ControlError(
+            400, "invalid_field", "is_leader_in_dept must be 0 or 1 for each department"
+        )
     with state.tx() as db:
         known = _departments(db, corpid)
         if any(d not in known for d in departments):
@@ -341,7 +353,7 @@ def move_member(state: SimState, corpid: str, userid: str, departments: list[int
             (
                 json.dumps(departments),
                 json.dumps([0] * len(departments)),
-                json.dumps([0] * len(departments)),
+                json.dumps(leader_flags),
                 main,
                 corpid,
                 row["userid"],
@@ -356,7 +368,7 @@ def move_member(state: SimState, corpid: str, userid: str, departments: list[int
                 ("UserID", row["userid"]),
                 ("Department", ",".join(str(d) for d in departments)),
                 ("MainDepartment", main),
-                ("IsLeaderInDept", ",".join("0" for _ in departments)),
+                ("IsLeaderInDept", ",".join(str(f) for f in leader_flags)),
             ],
         )
     return user_json(_user_row(state, corpid, userid))  # type: ignore[arg-type]

@@ -86,3 +86,18 @@ def test_members_and_user_lists(corp: Corp) -> None:
     assert corp.get("user/list", department_id=dept)["userlist"][0]["mobile"] == "13800000000"
     corp.control("members/lisi/leave")
     assert corp.get("user/get", userid="lisi")["errcode"] == 60111
+
+
+def test_moving_a_member_can_make_them_a_department_leader(corp: Corp) -> None:
+    dept = corp.post("department/create", {"name": "销售部", "parentid": 1})["id"]
+    corp.control("members", {"userid": "wangwu", "name": "王五", "department": [1]})
+    corp.control("members/wangwu/move", {"department": [1, dept], "is_leader_in_dept": [0, 1]})
+    user = corp.get("user/get", userid="wangwu")
+    assert user["department"] == [1, dept] and user["is_leader_in_dept"] == [0, 1]
+    assert corp.get("department/get", id=dept)["department"]["department_leader"] == ["wangwu"]
+
+    url = f"/sim/corps/{corp.corpid}/members/wangwu/move"
+    for bad in ([1], [0, 2], "1,0"):
+        answer = corp.http.post(url, json={"department": [1, dept], "is_leader_in_dept": bad})
+        assert answer.status_code == 400 and "is_leader_in_dept" in answer.text
+    assert corp.get("user/get", userid="wangwu")["is_leader_in_dept"] == [0, 1]  # unchanged

@@ -47,7 +47,7 @@ def _nav(request: HttpRequest, access: Access) -> list[dict]:
         except NoReverseMatch:
             continue  # a page whose app is not installed (yet): no entry rather than a broken layout
         active = here == item.url_name or here.startswith(item.url_name.rstrip("s") + "_")
-        entries.append({"url": url, "label": item.label, "active": active})
+        entries.append({"url": url, "label": item.label, "active": active, "section": item.section})
     return entries
 
 

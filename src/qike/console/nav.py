@@ -14,27 +14,42 @@ class NavItem:
     url_name: str
     label: str
     action: Action | None  # None: everyone with access to the corp
+    section: str = ""  # entries of one section are listed together under its heading
 
+
+CUSTOMERS = _("Customers")
+ACQUISITION = _("Acquisition")
+HAND_OVER = _("Hand-over and churn")
+ADMIN = _("Administration")
 
 NAV = [
-    NavItem("console:dashboard", _("Dashboard"), Action.VIEW_CUSTOMERS),
-    NavItem("console:customers", _("Customers"), Action.VIEW_CUSTOMERS),
-    NavItem("console:org", _("Organisation"), Action.VIEW_ORG),
-    NavItem("console:tags", _("Tags"), Action.VIEW_CUSTOMERS),
-    NavItem("console:welcome_messages", _("Welcome messages"), Action.VIEW_CUSTOMERS),
-    NavItem("console:welcome_sends", _("Welcome sends"), Action.VIEW_CUSTOMERS),
-    NavItem("console:live_codes", _("Live codes"), Action.VIEW_ORG),
-    NavItem("console:staff_cards", _("Staff QR cards"), Action.VIEW_ORG),
-    NavItem("console:stores", _("Store codes"), Action.VIEW_ORG),
-    NavItem("console:acquisition_links", _("Acquisition links"), Action.VIEW_ORG),
-    NavItem("console:leads", _("Leads"), Action.VIEW_CUSTOMERS),
-    NavItem("console:phone_tasks", _("Phone tasks"), Action.VIEW_CUSTOMERS),
-    NavItem("console:referrals", _("Referrals"), Action.VIEW_CUSTOMERS),
-    NavItem("console:events", _("Events"), Action.VIEW_EVENTS),
-    NavItem("console:users", _("Users & roles"), Action.MANAGE_USERS),
-    NavItem("console:api_tokens", _("API tokens"), Action.MANAGE_API_TOKENS),
-    NavItem("console:audit", _("Audit trail"), Action.VIEW_AUDIT),
-    NavItem("console:settings", _("Corp settings"), Action.MANAGE_CORP),
+    NavItem("console:dashboard", _("Dashboard"), Action.VIEW_CUSTOMERS, CUSTOMERS),
+    NavItem("console:customers", _("Customers"), Action.VIEW_CUSTOMERS, CUSTOMERS),
+    NavItem("console:lifecycle_board", _("Customer board"), Action.VIEW_CUSTOMERS, CUSTOMERS),
+    NavItem("console:lifecycle_funnel", _("Funnel"), Action.VIEW_CUSTOMERS, CUSTOMERS),
+    NavItem("console:tags", _("Tags"), Action.VIEW_CUSTOMERS, CUSTOMERS),
+    NavItem("console:leads", _("Leads"), Action.VIEW_CUSTOMERS, CUSTOMERS),
+    NavItem("console:live_codes", _("Live codes"), Action.VIEW_ORG, ACQUISITION),
+    NavItem("console:staff_cards", _("Staff QR cards"), Action.VIEW_ORG, ACQUISITION),
+    NavItem("console:stores", _("Store codes"), Action.VIEW_ORG, ACQUISITION),
+    NavItem("console:acquisition_links", _("Acquisition links"), Action.VIEW_ORG, ACQUISITION),
+    NavItem("console:phone_tasks", _("Phone tasks"), Action.VIEW_CUSTOMERS, ACQUISITION),
+    NavItem("console:referrals", _("Referrals"), Action.VIEW_CUSTOMERS, ACQUISITION),
+    NavItem("console:welcome_messages", _("Welcome messages"), Action.VIEW_CUSTOMERS, ACQUISITION),
+    NavItem("console:welcome_sends", _("Welcome sends"), Action.VIEW_CUSTOMERS, ACQUISITION),
+    NavItem("console:transfers", _("Transfers"), Action.TRANSFER_CUSTOMERS, HAND_OVER),
+    NavItem(
+        "console:resigned", _("Customers of staff who left"), Action.TRANSFER_CUSTOMERS, HAND_OVER
+    ),
+    NavItem("console:lost_customers", _("Lost customers"), Action.VIEW_CUSTOMERS, HAND_OVER),
+    NavItem("console:pool", _("Shared pool"), Action.VIEW_CUSTOMERS, HAND_OVER),
+    NavItem("console:org", _("Organisation"), Action.VIEW_ORG, ADMIN),
+    NavItem("console:events", _("Events"), Action.VIEW_EVENTS, ADMIN),
+    NavItem("console:users", _("Users & roles"), Action.MANAGE_USERS, ADMIN),
+    NavItem("console:api_tokens", _("API tokens"), Action.MANAGE_API_TOKENS, ADMIN),
+    NavItem("console:audit", _("Audit trail"), Action.VIEW_AUDIT, ADMIN),
+    NavItem("console:settings", _("Corp settings"), Action.MANAGE_CORP, ADMIN),
+    NavItem("console:retention_settings", _("Churn and pool settings"), Action.MANAGE_CORP, ADMIN),
 ]
 
 

@@ -133,6 +133,10 @@ class TimelineKind(models.TextChoices):
     WELCOME = "welcome", _("welcome message")  # data: status (sent/failed/expired/no_code), text
     CHANNEL = "channel", _("came through a channel")  # data: kind, label (live code, link, lead…)
     REFERRAL = "referral", _("referred a friend")  # data: label (who was referred, which campaign)
+    STAGE_CHANGED = "stage_changed", _("stage changed")  # data: from, to (stage names)
+    FOLLOW_UP = "follow_up", _("follow-up")  # data: kind, text, next_on
+    TRANSFER = "transfer", _("handed over")  # data: transfer {event, id, kind, from, to}
+    POOL = "pool", _("shared pool")  # data: event (returned/claimed/given back), label
 
 
 class TimelineEntry(CorpOwned):

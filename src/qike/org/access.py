@@ -32,6 +32,9 @@ class Action(StrEnum):
     MANAGE_API_TOKENS = "manage_api_tokens"
     RUN_CAMPAIGNS = "run_campaigns"
     VIEW_AUDIT = "view_audit"  # corp admins (and super admins): the audit trail
+    TRANSFER_CUSTOMERS = (
+        "transfer_customers"  # on-job and resigned hand-over (managers: their scope)
+    )
 
 
 SUPER_ADMIN = "super_admin"
@@ -47,8 +50,15 @@ _ALLOWED: dict[str, set[Action]] = {
         Action.MANAGE_TAGS,
         Action.VIEW_EVENTS,
         Action.RUN_CAMPAIGNS,
+        Action.TRANSFER_CUSTOMERS,
     },
-    Role.MANAGER: {Action.VIEW_CUSTOMERS, Action.TAG_CUSTOMERS, Action.EXPORT, Action.VIEW_ORG},
+    Role.MANAGER: {
+        Action.VIEW_CUSTOMERS,
+        Action.TAG_CUSTOMERS,
+        Action.EXPORT,
+        Action.VIEW_ORG,
+        Action.TRANSFER_CUSTOMERS,
+    },
     Role.STAFF: {Action.VIEW_CUSTOMERS, Action.TAG_CUSTOMERS},
 }
 
