@@ -18,5 +18,6 @@ urlpatterns = [
     path("f/", include("qike.leads.public_urls")),
     path("s/", include("qike.acquisition.store_public_urls")),
     path("r/", include("qike.referrals.public_urls")),
+    path("l/", include("qike.engagement.link_urls")),
     path("", include("qike.console.urls")),
 ]

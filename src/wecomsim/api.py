@@ -22,8 +22,10 @@ from . import (
     contact_ways,
     customers,
     directory,
+    groupmsg,
     media,
     messages,
+    moments,
     tags,
     transfers,
     welcome,
@@ -44,6 +46,8 @@ class Call:
 
 # A handler answers a JSON object, or a ready Response (media/get sends the file itself).
 Handler = Callable[[Call], "dict[str, Any] | Response"]
+# A feature module's handler: (state, corpid, JSON body, query args) -> the answer's fields.
+PlainHandler = Callable[[SimState, str, dict[str, Any], MultiDict], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -386,6 +390,20 @@ ROUTES: dict[str, Route] = {
         "GET", lambda call: acquisition.quota(call.state, call.corpid)
     ),
 }
+
+
+def _plug(routes: dict[str, tuple[str, PlainHandler]]) -> None:
+    """Add a feature module's endpoints: {path under /cgi-bin/: (method, fn(state, corpid, body,
+    args))}; the path check, faults, rate limit, token and body parsing apply as to every route."""
+    for path, (method, fn) in routes.items():
+        ROUTES[path] = Route(
+            method, lambda call, fn=fn: fn(call.state, call.corpid, call.body, call.args)
+        )
+
+
+_plug(groupmsg.API_ROUTES)
+_plug(moments.API_ROUTES)
+
 # App messages have their own per-member limits and do not count towards the base API limit
 # ("发消息频率不计入基础频率", doc 90312); an injected burst fault still applies.
 UNMETERED = frozenset({"message/send"})

@@ -496,6 +496,8 @@ def _json(payload: Any, status: int) -> Response:
 
 
 # The feature control calls live in their own module; importing it registers them.
-from . import control_business  # noqa: E402
+from . import control_business, control_groupmsg, control_moments  # noqa: E402
 
 control_business.register()
+control_groupmsg.register()
+control_moments.register()

@@ -141,6 +141,10 @@ CREATE INDEX IF NOT EXISTS media_corp ON media (corpid, kind, created_at);
 """
 
 
+# Feature modules (groupmsg, moments) append their own CREATE TABLE scripts at import time.
+EXTRA_SCHEMAS: list[str] = []
+
+
 class Store:
     """Owns the connection. Use `tx()` for writes (one transaction) and `read()` for reads."""
 
@@ -153,7 +157,7 @@ class Store:
         if path != ":memory:" and not path.startswith("file::memory:"):
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.executescript(SCHEMA)
+        self.conn.executescript(SCHEMA + "".join(EXTRA_SCHEMAS))
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:

@@ -12,15 +12,18 @@ from qike.api.auth import access_of, read_auth
 from qike.api.docs import OfflineSwagger
 from qike.api.schemas import ErrorOut
 from qike.audit.api import router as audit_router
+from qike.campaigns.api import router as campaigns_router
 from qike.customers.api import router as customers_router
 from qike.engagement.api import router as engagement_router
 from qike.intake.api import router as events_router
 from qike.leads.api import router as leads_router
 from qike.lifecycle.api import router as lifecycle_router
+from qike.moments.api import router as moments_router
 from qike.org.api import router as org_router
 from qike.phonetasks.api import router as phonetasks_router
 from qike.referrals.api import router as referrals_router
 from qike.retention.api import router as retention_router
+from qike.segments.api import router as segments_router
 from qike.tags.api import router as tags_router
 from qike.transfers.api import router as transfers_router
 
@@ -92,6 +95,9 @@ def build_api() -> NinjaAPI:
     api.add_router("/v1/", lifecycle_router)
     api.add_router("/v1/", transfers_router)
     api.add_router("/v1/", retention_router)
+    api.add_router("/v1/", segments_router)
+    api.add_router("/v1/", campaigns_router)
+    api.add_router("/v1/", moments_router)
     api.add_router("/v1/", audit_router)
     return api
 

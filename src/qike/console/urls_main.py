@@ -32,5 +32,8 @@ urlpatterns = [
     path("", include("qike.lifecycle.urls")),
     path("", include("qike.transfers.urls")),
     path("", include("qike.retention.urls")),
+    path("", include("qike.segments.urls")),
+    path("", include("qike.campaigns.urls")),
+    path("", include("qike.moments.urls")),
     path("", include("qike.audit.urls")),
 ]
