@@ -19,6 +19,7 @@ class NavItem:
 
 CUSTOMERS = _("Customers")
 ACQUISITION = _("Acquisition")
+ENGAGEMENT = _("Engagement")
 HAND_OVER = _("Hand-over and churn")
 ADMIN = _("Administration")
 
@@ -35,8 +36,13 @@ NAV = [
     NavItem("console:acquisition_links", _("Acquisition links"), Action.VIEW_ORG, ACQUISITION),
     NavItem("console:phone_tasks", _("Phone tasks"), Action.VIEW_CUSTOMERS, ACQUISITION),
     NavItem("console:referrals", _("Referrals"), Action.VIEW_CUSTOMERS, ACQUISITION),
-    NavItem("console:welcome_messages", _("Welcome messages"), Action.VIEW_CUSTOMERS, ACQUISITION),
-    NavItem("console:welcome_sends", _("Welcome sends"), Action.VIEW_CUSTOMERS, ACQUISITION),
+    NavItem("console:welcome_messages", _("Welcome messages"), Action.VIEW_CUSTOMERS, ENGAGEMENT),
+    NavItem("console:welcome_sends", _("Welcome sends"), Action.VIEW_CUSTOMERS, ENGAGEMENT),
+    NavItem("console:content", _("Content library"), Action.VIEW_CUSTOMERS, ENGAGEMENT),
+    NavItem("console:quick_replies", _("Quick replies"), Action.VIEW_CUSTOMERS, ENGAGEMENT),
+    NavItem("console:segments", _("Segments"), Action.VIEW_CUSTOMERS, ENGAGEMENT),
+    NavItem("console:campaigns", _("Mass messages"), Action.RUN_CAMPAIGNS, ENGAGEMENT),
+    NavItem("console:moments", _("Moments"), Action.RUN_CAMPAIGNS, ENGAGEMENT),
     NavItem("console:transfers", _("Transfers"), Action.TRANSFER_CUSTOMERS, HAND_OVER),
     NavItem(
         "console:resigned", _("Customers of staff who left"), Action.TRANSFER_CUSTOMERS, HAND_OVER

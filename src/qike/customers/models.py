@@ -137,6 +137,9 @@ class TimelineKind(models.TextChoices):
     FOLLOW_UP = "follow_up", _("follow-up")  # data: kind, text, next_on
     TRANSFER = "transfer", _("handed over")  # data: transfer {event, id, kind, from, to}
     POOL = "pool", _("shared pool")  # data: event (returned/claimed/given back), label
+    LINK_OPENED = "link_opened", _("opened a link")  # data: item_id, title, url
+    MASS_MESSAGE = "mass_message", _("mass message")  # data: campaign_id, title, status
+    MOMENT = "moment", _("moments")  # data: moment_id, event (comment/like), text
 
 
 class TimelineEntry(CorpOwned):
