@@ -30,6 +30,8 @@ import certifi
 import httpx
 
 from qike.wecom import errors
+from qike.wecom.calls_groupmsg import GroupMessageCalls
+from qike.wecom.calls_moments import MomentCalls
 from qike.wecom.errors import WeComError, WeComTransportError
 from qike.wecom.tokens import MemoryTokenStore, TokenStore, token_key
 
@@ -139,7 +141,7 @@ def _tls_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
-class WeComClient:
+class WeComClient(GroupMessageCalls, MomentCalls):
     def __init__(
         self,
         corpid: str,
