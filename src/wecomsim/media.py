@@ -150,7 +150,15 @@ def require_temp(
     media_type: str | None = None,
     kind: str = "temp",
 ) -> sqlite3.Row:
-    """A usable temporary media_id, or 40007 (unknown, expired, wrong kind or type)."""
+    """A usable temporary media_id, or WeCom's error; the one check every send path uses.
+
+    Contract (kept stable for send_welcome_msg, message/send, add_msg_template, add_moment_task):
+    call inside the sending transaction with the corp's id and the media_id as the request gave
+    it. `media_type` ("image", "video", "file", "voice") is what the attachment slot needs (None:
+    any). `kind` is "temp" for media/upload ids (messages) and "attachment" for
+    media/upload_attachment ids (moments). Missing/empty id: 41006. Unknown, another corp's, the
+    wrong kind or type, or older than 3 days on the sim clock: 40007 (WeCom says "invalid
+    media_id" for all of these). Returns the stored row (bytes in "data")."""
     if not media_id:
         raise WeComError(41006)
     row = _row(db, corpid, str(media_id))

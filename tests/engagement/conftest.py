@@ -35,3 +35,24 @@ def move_clocks(sim_corp, seconds: float) -> None:
     """Time passes for WeCom and for Qike alike."""
     clock.advance(seconds)
     sim_corp.control.post("/sim/clock/advance", json={"seconds": seconds}).raise_for_status()
+
+
+MP4 = b"\x00\x00\x00\x18ftypmp42" + b"0" * 256
+
+
+def png_upload(name: str = "cover.png", data: bytes = PNG):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, data, content_type="image/png")
+
+
+def library_admin(corp):
+    """A corp admin's access to `corp` (a fresh console user)."""
+    from django.contrib.auth.models import User
+
+    from qike.org.access import access_for
+    from qike.org.models import Membership, Role
+
+    user = User.objects.create_user(f"lib-admin-{corp.pk}", password="pw")
+    Membership.objects.create(user=user, corp=corp, role=Role.CORP_ADMIN)
+    return access_for(user, corp)

@@ -1,5 +1,9 @@
 """Public tracked-link redirects under /l/ (no login): each open is recorded."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from qike.engagement import link_views
+
+urlpatterns = [
+    path("<str:token>/", link_views.open_link, name="link_open"),
+]

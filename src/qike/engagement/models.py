@@ -174,3 +174,208 @@ class WelcomeSend(CorpOwned):
 
     def __str__(self) -> str:
         return f"{self.status} {self.userid} → {self.external_userid}"
+
+
+# --- content library (素材库) -------------------------------------------------------------------
+
+
+class ContentKind(models.TextChoices):
+    TEXT = "text", _("text")
+    IMAGE = "image", _("image")
+    LINK = "link", _("link")
+    MINIPROGRAM = "miniprogram", _("mini program")
+    FILE = "file", _("file")
+    VIDEO = "video", _("video")
+
+
+class ContentFolder(CorpOwned):
+    """A folder of the content library (one level: operations teams sort by campaign or topic)."""
+
+    name = models.CharField(_("name"), max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["corp", "name"], name="engagement_folder_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ContentTag(CorpOwned):
+    """A label of library items (not a customer tag)."""
+
+    name = models.CharField(_("name"), max_length=32)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["corp", "name"], name="engagement_content_tag_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ContentItem(CorpOwned):
+    """One piece of content: a text, an image, a link (title, description, cover, URL), a mini
+    program (title, AppID, page, cover), a file or a video. Files stay in Qike; WeCom gets them as
+    temporary media (`ItemMedia`) when they are sent."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=ContentKind.choices)
+    title = models.CharField(_("title"), max_length=128)
+    text = models.TextField(_("text"), blank=True)  # a text item's text; a link's description
+    url = models.URLField(_("web address"), max_length=1024, blank=True)
+    appid = models.CharField(_("mini program AppID"), max_length=64, blank=True)
+    page = models.CharField(_("mini program page"), max_length=255, blank=True)
+    file = models.FileField(
+        _("file"), storage=media_storage, upload_to="content/%Y/%m/", blank=True
+    )
+    filename = models.CharField(_("file name"), max_length=255, blank=True)
+    size = models.PositiveIntegerField(_("size"), default=0)
+    cover = models.FileField(
+        _("cover image"), storage=media_storage, upload_to="content/covers/%Y/%m/", blank=True
+    )
+    cover_url = models.URLField(_("cover image address"), max_length=1024, blank=True)
+    # The permanent URL media/uploadimg gave for the cover (link picurl in mass messages).
+    cover_wecom_url = models.URLField(max_length=1024, blank=True)
+    tracked = models.BooleanField(_("track opens"), default=True)
+    folder = models.ForeignKey(
+        ContentFolder,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="items",
+        verbose_name=_("folder"),
+    )
+    tags = models.ManyToManyField(ContentTag, blank=True, related_name="items")
+    sent_count = models.PositiveIntegerField(_("times sent"), default=0)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        indexes = [models.Index(fields=["corp", "kind"], name="engagement_item_kind_idx")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class MediaPurpose(models.TextChoices):
+    MESSAGE = "message", _("message")  # media/upload: welcome, mass and chat messages
+    MOMENT = "moment", _("moments")  # media/upload_attachment, attachment_type=1
+
+
+class ItemMedia(CorpOwned):
+    """The WeCom temporary media_id an item's file (role "file") or cover (role "cover") was last
+    uploaded as for one purpose; valid 3 days from WeCom's created_at."""
+
+    item = models.ForeignKey(ContentItem, on_delete=models.CASCADE, related_name="media")
+    purpose = models.CharField(max_length=16, choices=MediaPurpose.choices)
+    role = models.CharField(max_length=8)
+    media_id = models.CharField(max_length=255)
+    expires_at = models.DateTimeField()
+    uploaded_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "purpose", "role"], name="engagement_item_media_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id}/{self.purpose}/{self.role}"
+
+
+class TrackedLink(CorpOwned):
+    """A redirect /l/<token>/ to a link item's URL; one per item, customer (when personalised)
+    and campaign label, so the same customer gets the same address every time."""
+
+    token = models.CharField(max_length=32, unique=True)
+    item = models.ForeignKey(ContentItem, on_delete=models.CASCADE, related_name="tracked_links")
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    campaign_ref = models.CharField(max_length=128, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "customer", "campaign_ref"],
+                name="engagement_tracked_link_once",
+            ),
+            models.UniqueConstraint(
+                fields=["item", "campaign_ref"],
+                condition=models.Q(customer__isnull=True),
+                name="engagement_tracked_link_anonymous_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.token
+
+
+class LinkOpen(CorpOwned):
+    """One open of a tracked link."""
+
+    link = models.ForeignKey(TrackedLink, on_delete=models.CASCADE, related_name="opens")
+    item = models.ForeignKey(ContentItem, on_delete=models.CASCADE, related_name="opens")
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    campaign_ref = models.CharField(max_length=128, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    opened_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        indexes = [models.Index(fields=["item", "opened_at"], name="engagement_open_item_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.link_id} @ {self.opened_at:%Y-%m-%d %H:%M}"
+
+
+# --- quick replies (话术库) ----------------------------------------------------------------------
+
+
+class QuickReplyGroup(CorpOwned):
+    name = models.CharField(_("name"), max_length=64)
+    position = models.PositiveIntegerField(_("order"), default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["corp", "name"], name="engagement_reply_group_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class QuickReply(CorpOwned):
+    """A scripted answer: text plus library items as attachments, found by title, keywords or
+    text; `used_count` grows each time a staff member uses it."""
+
+    group = models.ForeignKey(
+        QuickReplyGroup, on_delete=models.CASCADE, related_name="replies", verbose_name=_("group")
+    )
+    title = models.CharField(_("title"), max_length=128)
+    text = models.TextField(_("text"), blank=True)
+    keywords = models.CharField(_("keywords"), max_length=255, blank=True)
+    items = models.ManyToManyField(ContentItem, blank=True, related_name="quick_replies")
+    used_count = models.PositiveIntegerField(_("times used"), default=0)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["group__position", "title", "id"]
+
+    def __str__(self) -> str:
+        return self.title

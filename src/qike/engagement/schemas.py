@@ -10,7 +10,7 @@ from ninja import Schema
 from pydantic import Field, model_validator
 
 from qike.api.schemas import CursorPageMeta, Id, PageMeta, Text
-from qike.engagement.models import AttachmentKind, ChosenBy, SendStatus
+from qike.engagement.models import AttachmentKind, ChosenBy, ContentKind, SendStatus
 
 # Generous caps so that a too-long list still reaches the service and gets its clear message
 # (at most 9 attachments), while absurd bodies are refused early.
@@ -126,3 +126,138 @@ class SendOut(Schema):
 
 class SendPage(CursorPageMeta):
     items: list[SendOut]
+
+
+# --- content library ---------------------------------------------------------------------------
+
+
+class ItemFilters(Schema):
+    q: Annotated[Text, Field(max_length=100)] = Field("", description="In the title or text.")
+    kind: ContentKind | None = Field(None, description="Only this kind.")
+    folder: Id | None = Field(None, description="Only items in this folder.")
+    unfiled: bool = Field(False, description="Only items in no folder.")
+    tag: Id | None = Field(None, description="Only items with this library tag.")
+
+
+class ItemOut(Schema):
+    id: int
+    kind: ContentKind
+    title: str
+    text: str = Field(description="A text item's text; a link's description.")
+    url: str
+    appid: str
+    page: str
+    cover_url: str
+    has_cover: bool = Field(description="A cover image file is kept in Qike.")
+    filename: str
+    size: int
+    tracked: bool = Field(description="Links: sent through Qike's /l/ redirect, opens counted.")
+    folder_id: int | None
+    tags: list[str]
+    sent_count: int = Field(description="Times handed out for sending.")
+    opens: int = Field(description="Tracked-link opens.")
+    unique_customers: int = Field(description="Customers who opened the tracked link.")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ItemPage(PageMeta):
+    items: list[ItemOut]
+
+
+class FolderIn(Schema):
+    name: Annotated[Text, Field(max_length=200)]
+
+
+class FolderOut(Schema):
+    id: int
+    name: str
+    items: int
+
+
+class TagOut(Schema):
+    id: int
+    name: str
+    items: int
+
+
+class LinkOpenOut(Schema):
+    opened_at: dt.datetime
+    external_userid: str | None
+    campaign_ref: str
+    user_agent: str
+
+
+class LinkOpenPage(PageMeta):
+    items: list[LinkOpenOut]
+
+
+# --- quick replies -----------------------------------------------------------------------------
+
+
+class ReplyGroupIn(Schema):
+    name: Annotated[Text, Field(max_length=200)]
+    position: int = Field(0, ge=0, le=1_000_000, description="Groups are shown in this order.")
+
+
+class ReplyGroupOut(Schema):
+    id: int
+    name: str
+    position: int
+    replies: int
+
+
+class ReplyIn(Schema):
+    group_id: Id
+    title: Annotated[Text, Field(max_length=500)]
+    text: Short = Field("", description="≤ 4000 bytes.")
+    keywords: Annotated[Text, Field(max_length=1000)] = Field(
+        "", description="Separated by commas or spaces."
+    )
+    item_ids: list[Id] = Field(
+        default_factory=list, max_length=MAX_LIST, description="Library items (≤ 9 attachments)."
+    )
+
+
+class ReplyOut(Schema):
+    id: int
+    group_id: int
+    group: str
+    title: str
+    text: str
+    keywords: str
+    item_ids: list[int]
+    used_count: int
+    last_used_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ReplyPage(PageMeta):
+    items: list[ReplyOut]
+
+
+class ReplyFilters(Schema):
+    q: Annotated[Text, Field(max_length=100)] = Field(
+        "", description="In the title, keywords or text."
+    )
+    group: Id | None = Field(None, description="Only this group.")
+
+
+class ItemIn(Schema):
+    """A library item as multipart form fields (files go in `file` and `cover`)."""
+
+    kind: ContentKind = Field(description="text, image, link, miniprogram, file or video.")
+    title: Annotated[Text, Field(max_length=500)] = Field(
+        "", description="Required for links (≤ 128 bytes) and mini programs (≤ 64 bytes)."
+    )
+    text: Short = Field("", description="text: the text (≤ 4000 bytes); link: description.")
+    url: Short = Field("", description="link: http(s) address.")
+    appid: Annotated[Text, Field(max_length=64)] = Field("", description="miniprogram: wx…")
+    page: Annotated[Text, Field(max_length=255)] = Field("", description="miniprogram: page.")
+    cover_url: Short = Field("", description="link: cover image address (instead of `cover`).")
+    tracked: bool = Field(True, description="link: count opens through Qike's redirect.")
+    folder_id: Id | None = None
+    tags: Annotated[Text, Field(max_length=1000)] = Field(
+        "", description="Library tags, separated by commas."
+    )

@@ -546,9 +546,34 @@ class WeComClient(GroupMessageCalls, MomentCalls):
         """media/upload: {type, media_id, created_at (int)}; the media_id is valid 3 days and is
         what image, video and file attachments (and a mini program's cover) carry."""
         answer = self._upload("media/upload", {"type": media_type}, filename, content)
+        return self._temp_media(answer, media_type, "media/upload")
+
+    def upload_attachment(
+        self, *, media_type: str, filename: str, content: bytes, attachment_type: int = 1
+    ) -> dict:
+        """media/upload_attachment (attachment_type 1 moments, 2 product album): {type, media_id,
+        created_at (int)}; valid 3 days. Moments (add_moment_task) take only these media_ids."""
+        answer = self._upload(
+            "media/upload_attachment",
+            {"media_type": media_type, "attachment_type": attachment_type},
+            filename,
+            content,
+        )
+        return self._temp_media(answer, media_type, "media/upload_attachment")
+
+    def upload_image(self, *, filename: str, content: bytes) -> str:
+        """media/uploadimg: a permanent image URL (at most 100 a day per corp)."""
+        answer = self._upload("media/uploadimg", {}, filename, content)
+        url = answer.get("url")
+        if not isinstance(url, str) or not url:
+            raise WeComTransportError(errors.BAD_RESPONSE, "answered no url", "media/uploadimg")
+        return url
+
+    @staticmethod
+    def _temp_media(answer: dict, media_type: str, path: str) -> dict:
         media_id = answer.get("media_id")
         if not isinstance(media_id, str) or not media_id:
-            raise WeComTransportError(errors.BAD_RESPONSE, "answered no media_id", "media/upload")
+            raise WeComTransportError(errors.BAD_RESPONSE, "answered no media_id", path)
         # The official sample sends created_at as a string, some SDK fixtures as an int.
         created_at = str(answer.get("created_at") or "0")
         return {
