@@ -74,6 +74,13 @@ ERRMSG: dict[int, str] = {
     90203: "invalid miniprogram notice value length",
     90207: "invalid miniprogram appid",
     301002: "no privilege to operate on this application",
+    41046: "missing msgid",
+    41047: "invalid msgid",
+    41048: "no available external contact to send",
+    41063: "group msg is still sending, please try again later",
+    41093: "group msg task has been cancelled",
+    41094: "remind times exceed limit",
+    86214: "invalid chat type",
 }
 
 

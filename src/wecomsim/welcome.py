@@ -51,7 +51,7 @@ def _check_attachment(item: Any) -> None:
             raise WeComError(40058, f"{item['msgtype']}.{key} longer than {limit} bytes")
 
 
-def _validate(body: dict[str, Any]) -> tuple[str, list[Any]]:
+def validate_content(body: dict[str, Any]) -> tuple[str, list[Any]]:
     text = body.get("text") or {}
     content = text.get("content", "") if isinstance(text, dict) else ""
     attachments = body.get("attachments") or []
@@ -104,7 +104,7 @@ def send(state: SimState, corpid: str, body: dict[str, Any]) -> None:
                 raise WeComError(41051)
             if now - row["issued_at"] > CODE_LIFETIME:
                 raise WeComError(41050, f"welcome_code is valid for {CODE_LIFETIME} s")
-            _content, attachments = _validate(body)
+            _content, attachments = validate_content(body)
             check_media(db, state, corpid, attachments)
         except WeComError as exc:
             error = exc  # logged below, in the same (committed) transaction

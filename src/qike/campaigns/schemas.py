@@ -1,0 +1,144 @@
+"""API shapes of mass messages. Staff by WeCom UserID, customers by external_userid."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from ninja import Field, Schema
+
+from qike.api.schemas import Id, Text
+from qike.campaigns.models import MAX_ATTACHMENTS, TITLE_MAX
+
+ExternalId = Annotated[Text, Field(min_length=1, max_length=64)]
+
+
+class CampaignIn(Schema):
+    title: Annotated[Text, Field(max_length=TITLE_MAX)] = Field(
+        "", description="Shown in the console; the first line of the text if empty."
+    )
+    text: Text = Field("", description="≤ 4000 bytes. Text or attachments (or both) are needed.")
+    item_ids: list[Id] = Field(
+        [], max_length=MAX_ATTACHMENTS, description="Content library items (≤ 9 attachments)."
+    )
+    segment_id: Id | None = Field(None, description="The audience: a segment…")
+    external_userids: list[ExternalId] = Field(
+        [], max_length=1_000_000, description="…or an explicit list of customers."
+    )
+    follower_rule: str = Field(
+        "first",
+        description="Who sends to a customer several staff follow: first, latest or owner "
+        "(the segment's owner when they follow the customer, else the first follower).",
+    )
+    scheduled_at: dt.datetime | None = Field(
+        None, description="Send at this time (with a time zone, in the future); now if omitted."
+    )
+
+
+class SkippedOut(Schema):
+    reason: str = Field(
+        ...,
+        description="reached_today, reached_month, pending_elsewhere, no_active_follower, deleted.",
+    )
+    message: str
+    count: int
+    examples: list[str] = Field(..., description="Up to 20 external_userids.")
+
+
+class PreflightOut(Schema):
+    customers: int
+    to_send: int = Field(..., description="Customers WeCom will be asked to send to.")
+    staff: int = Field(..., description="Sending staff members.")
+    calls: int = Field(..., description="add_msg_template calls (≤ 10,000 customers each).")
+    duplicates: int = Field(..., description="Customers several staff follow, sent once.")
+    limit_rule: str = Field(..., description="daily (1 per customer per day) or monthly (4).")
+    receipts_checked: bool = Field(
+        ..., description="False when WeCom could not list today's other mass messages."
+    )
+    skipped: list[SkippedOut]
+
+
+class CountsOut(Schema):
+    sent: int
+    pending: int
+    skipped: int
+    failed: int
+    cancelled: int
+
+
+class CampaignOut(Schema):
+    id: int
+    title: str
+    text: str
+    item_ids: list[int]
+    segment_id: int | None
+    follower_rule: str
+    limit_rule: str
+    status: str = Field(
+        ..., description="scheduled, dispatching, dispatched, finished, cancelled or failed."
+    )
+    scheduled_at: dt.datetime | None
+    created_by: str
+    created_at: dt.datetime
+    dispatched_at: dt.datetime | None
+    cancelled_at: dt.datetime | None
+    polled_at: dt.datetime | None
+    error: str
+    counts: CountsOut
+
+
+class StaffOut(Schema):
+    userid: str
+    name: str
+    status: str = Field(..., description="waiting, sent, failed, cancelled.")
+    send_time: dt.datetime | None
+    reminders: int = Field(..., description="Reminders in the last 24 hours (at most 3).")
+    next_remind_at: dt.datetime | None
+    counts: dict[str, int]
+
+
+class SnapshotOut(Schema):
+    at: dt.datetime
+    sent: int
+    pending: int
+    skipped: int
+    failed: int
+    cancelled: int
+
+
+class CampaignDetailOut(CampaignOut):
+    preflight: dict
+    plan: dict
+    staff: list[StaffOut]
+    history: list[SnapshotOut]
+
+
+class DeliveryOut(Schema):
+    external_userid: str
+    customer_name: str
+    staff: str
+    status: str = Field(
+        ...,
+        description="pending, sent, skipped, not_friend, at_limit, failed or cancelled.",
+    )
+    reason: str
+    send_time: dt.datetime | None
+
+
+class RemindIn(Schema):
+    userid: str = Field("", description="One staff member; everyone still waiting if empty.")
+
+
+class RemindedOut(Schema):
+    reminded: list[str]
+    held: dict[str, dt.datetime] = Field(
+        ..., description="Staff not reminded, with when WeCom allows it again (3 per 24 h)."
+    )
+
+
+class PolicyIn(Schema):
+    limit_rule: str = Field(..., description="daily (current WeCom rule) or monthly (older).")
+
+
+class PolicyOut(Schema):
+    limit_rule: str
