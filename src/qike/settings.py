@@ -38,7 +38,6 @@ QIKE_TRUSTED_PROXY_COUNT = env_int("QIKE_TRUSTED_PROXY_COUNT", 0)
 QIKE_CALLBACK_MAX_BYTES = env_int("QIKE_CALLBACK_MAX_BYTES", 64 * 1024)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -65,6 +64,9 @@ INSTALLED_APPS = [
     "qike.audit",
     "qike.api",
     "qike.console",
+    # Last: Django picks the first catalog that translates a string, and Qike's wording (筛选 for
+    # "Filter") must win over the admin's (过滤器).
+    "django.contrib.admin",
 ]
 
 MIDDLEWARE = [

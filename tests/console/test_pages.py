@@ -215,3 +215,9 @@ def test_a_superuser_sees_every_corp_as_super_admin(client, world):
     page = client.get(reverse("console:dashboard")).content.decode()
     assert "超级管理员" in page
     assert "云帆科技" in page and "别家公司" in page  # both in the corp switcher
+
+
+def test_qike_wording_wins_over_the_admin_catalog(as_user):
+    """Django's admin translates "Filter" as 过滤器; the console's filter buttons say 筛选."""
+    page = as_user("admin").get(reverse("console:lifecycle_board")).content.decode()
+    assert "筛选" in page and "过滤器" not in page

@@ -9,9 +9,11 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
+from qike.core import clock
 from qike.customers.models import FollowRelation
 from qike.segments import services
 from qike.segments.rules import SegmentRules
+from tests.console.world import follow
 from tests.segments.conftest import access
 
 pytestmark = pytest.mark.django_db
@@ -173,3 +175,18 @@ def test_rules_may_only_name_the_corps_own_things(world, stage):
     assert errors["departments"] == ["Unknown: 99."]
     assert errors["stages"] == ["Unknown: 999999."]
     assert FollowRelation.objects.filter(corp=world.corp).count() == 9  # nothing written
+
+
+def test_preview_fills_its_page_when_one_customer_has_many_followers(world):
+    """The newest rows all belong to one customer followed by many members: the preview still
+    shows `limit` different customers."""
+    from qike.org.models import Staff
+
+    popular = world.customers["c1"]
+    for n in range(10):
+        member = Staff.objects.create(corp=world.corp, userid=f"extra{n}", name=f"同事{n}")
+        follow(world.corp, popular, member, added_at=clock.now() + dt.timedelta(minutes=n + 1))
+    rules = services.parse_rules(corp=world.corp, data={})
+    shown = services.preview(corp=world.corp, rules=rules, limit=2)
+    assert len(shown) == 2 and shown[0].customer_id == popular.pk
+    assert shown[1].customer_id != popular.pk

@@ -197,3 +197,59 @@ def test_api_roles_scope_and_tenancy(world):
     assert outsider.delete(f"/segments/{segment.pk}").status_code == 404
     assert outsider.get("/segments").json() == []
     assert Segment.objects.get(pk=segment.pk).name == "VIP 客户"
+
+
+def _as_browser_posts(page: str) -> dict[str, list[str]]:
+    """What submitting the editor as shown sends: the name and every checked box."""
+    import html
+    import re
+
+    posted: dict[str, list[str]] = {}
+    for tag in re.findall(r"<input [^>]*>", page):
+        attrs = dict(re.findall(r'(\w+)="([^"]*)"', tag))
+        checked = " checked" in tag
+        if (attrs.get("type") == "checkbox" and checked) or attrs.get("name") == "name":
+            posted.setdefault(attrs["name"], []).append(html.unescape(attrs.get("value", "")))
+    return posted
+
+
+def test_a_personal_tag_in_the_rules_is_shown_and_kept_on_save(client, world):
+    """The lists offer corp tags; a rule on a personal tag (saved through the API) must survive
+    the console editor: shown checked under its own name, and saved again as it was."""
+    rules = {"tags_any": ["etVIP", "etLost"]}
+    segment = _segment(world, rules=rules)
+    client.force_login(world.users["admin"])
+    page = client.get(reverse("console:segment", args=[segment.pk]), **ZH).content.decode()
+    assert "流失风险" in page  # the personal tag's name, not its id
+    assert 'name="tags_any" value="etLost" checked' in page
+    assert "etForeign" not in page and "别家" not in page  # another corp's tag is never offered
+
+    posted = _as_browser_posts(page)
+    assert posted["tags_any"] == ["etVIP", "etLost"]
+    answer = client.post(reverse("console:segment", args=[segment.pk]), posted)
+    assert answer.status_code == 302
+    segment.refresh_from_db()
+    assert segment.rules == {"tags_any": ["etVIP", "etLost"]}
+
+    # The live preview posts the same boxes without the segment: the personal tag counts.
+    preview = client.post(reverse("console:segment_preview"), posted, **ZH, **HTMX)
+    assert preview.status_code == 200 and "error" not in preview.content.decode()
+    only_lost = client.post(
+        reverse("console:segment_preview"), {"tags_any": ["etLost"]}, **ZH, **HTMX
+    ).content.decode()
+    assert "1 位客户" in only_lost  # c3, through the personal tag
+
+    # Unchecking it is how a user removes the rule.
+    answer = client.post(
+        reverse("console:segment", args=[segment.pk]), {"name": "VIP", "tags_any": ["etVIP"]}
+    )
+    segment.refresh_from_db()
+    assert segment.rules == {"tags_any": ["etVIP"]}
+    # Another corp's tag posted by hand is refused, and nothing is saved.
+    answer = client.post(
+        reverse("console:segment", args=[segment.pk]),
+        {"name": "VIP", "tags_any": ["etVIP", "etForeign"]},
+    )
+    assert answer.status_code == 400
+    segment.refresh_from_db()
+    assert segment.rules == {"tags_any": ["etVIP"]}

@@ -72,6 +72,7 @@ def _detail(campaign: Campaign) -> dict:
     campaign.refresh_from_db()
     return {
         **_data(campaign, services.groups(services.counts(campaign))),
+        "progress": campaign.progress or None,
         "preflight": campaign.preflight,
         "plan": campaign.plan,
         "staff": [{**row, "counts": dict(row["counts"])} for row in services.staff_rows(campaign)],

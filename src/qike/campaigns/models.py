@@ -96,6 +96,8 @@ class Campaign(CorpOwned):
     dispatched_at = models.DateTimeField(_("sent to WeCom"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     polled_at = models.DateTimeField(_("last checked"), null=True, blank=True)
+    # While a poll runs: {"done", "total" (WeCom messages), "results" (customer rows read), "at"}.
+    progress = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -110,6 +112,9 @@ class Campaign(CorpOwned):
 
 class MessageStatus(models.TextChoices):
     NEW = "new", _("not created yet")
+    # The network failed on add_msg_template: WeCom may or may not have created it. Never sent
+    # again; the poll looks for it in get_groupmsg_list_v2 and adopts its msgid, or fails it.
+    UNKNOWN = "unknown", _("answer lost, checking with WeCom")
     WAITING = "waiting", _("waiting for the staff member")
     SENT = "sent", _("sent by the staff member")
     FAILED = "failed", _("refused by WeCom")
@@ -127,6 +132,7 @@ class CampaignMessage(CorpOwned):
     msgid = models.CharField(max_length=128, blank=True)
     status = models.CharField(max_length=16, choices=MessageStatus.choices)
     errcode = models.IntegerField(default=0)
+    attempted_at = models.DateTimeField(null=True, blank=True)  # add_msg_template was called
     send_time = models.DateTimeField(null=True, blank=True)
     reminders = models.JSONField(default=list, blank=True)  # ISO times of remind_groupmsg_send
 

@@ -90,7 +90,11 @@ class CampaignOut(Schema):
 class StaffOut(Schema):
     userid: str
     name: str
-    status: str = Field(..., description="waiting, sent, failed, cancelled.")
+    status: str = Field(
+        ...,
+        description="waiting, sent, failed, cancelled, or unknown (WeCom's answer to the "
+        "creation was lost; Qike is looking for the message in WeCom and never sends it twice).",
+    )
     send_time: dt.datetime | None
     reminders: int = Field(..., description="Reminders in the last 24 hours (at most 3).")
     next_remind_at: dt.datetime | None
@@ -106,7 +110,15 @@ class SnapshotOut(Schema):
     cancelled: int
 
 
+class ProgressOut(Schema):
+    done: int = Field(..., description="WeCom messages checked so far.")
+    total: int = Field(..., description="WeCom messages this poll checks.")
+    results: int = Field(..., description="Customer results read so far.")
+    at: dt.datetime
+
+
 class CampaignDetailOut(CampaignOut):
+    progress: ProgressOut | None = Field(None, description="Set while a poll runs.")
     preflight: dict
     plan: dict
     staff: list[StaffOut]

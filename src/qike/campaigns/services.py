@@ -61,12 +61,12 @@ from qike.core import clock
 from qike.core.models import Corp
 from qike.core.services import client_for
 from qike.customers.models import Customer, FollowRelation, RelationStatus, TimelineKind
-from qike.customers.services import add_timeline
+from qike.customers.services import add_timeline_many
 from qike.org.access import Access, Action
 from qike.org.models import StaffStatus
 from qike.wecom.calls_groupmsg import REMIND_LIMIT, STILL_DISPATCHING, TASK_CANCELLED
 from qike.wecom.client import WeComClient
-from qike.wecom.errors import WeComError
+from qike.wecom.errors import WeComError, WeComTransportError
 from qike.wecom.tokens import MemoryTokenStore, token_key
 
 log = logging.getLogger("qike.campaigns")
@@ -78,6 +78,16 @@ IN_QUERY_MAX = 5000  # beyond this, the explicit list is matched in Python, not 
 SEND_THREADS = 4  # add_msg_template calls in flight at once
 POLL_FOR = dt.timedelta(days=7)  # a campaign is followed this long after it was sent
 SAMPLE = 20  # customers listed per skip reason in a pre-flight
+SEND_TIMEOUT = (
+    30.0  # seconds for one add_msg_template (10,000 ids) before the answer counts as lost
+)
+# A message whose answer was lost is looked for in get_groupmsg_list_v2 from a little before the
+# call (Qike's and WeCom's clocks differ by seconds) until it shows; WeCom lists a created message
+# within seconds, so none after RECONCILE_WINDOW means it was never created.
+RECONCILE_SLACK = dt.timedelta(minutes=2)
+RECONCILE_WINDOW = dt.timedelta(minutes=30)
+UPDATE_CHUNK = 5000  # delivery ids per UPDATE … WHERE id IN (…)
+LOST = "answer_lost"  # Delivery.reason of a message WeCom never created after a lost answer
 
 # Why a customer is not sent (pre-flight and Delivery.reason).
 REACHED_TODAY = "reached_today"
@@ -700,7 +710,13 @@ def _sending_client(corp: Corp) -> WeComClient:
         token = db_client.get_token()
     store = MemoryTokenStore()
     store.set(token_key(corp.corpid, corp.secret), token, 600)
-    return WeComClient(corp.corpid, corp.secret, base_url=corp.api_base_url, token_store=store)
+    return WeComClient(
+        corp.corpid,
+        corp.secret,
+        base_url=corp.api_base_url,
+        token_store=store,
+        timeout=SEND_TIMEOUT,
+    )
 
 
 def _send_messages(corp: Corp, campaign: Campaign) -> None:
@@ -716,7 +732,7 @@ def _send_messages(corp: Corp, campaign: Campaign) -> None:
         recipients[message_id].append(ext)
     text, attachments = campaign.text, list(campaign.attachments)
 
-    def send(message: CampaignMessage) -> tuple[CampaignMessage, dict | None, int]:
+    def send(message: CampaignMessage) -> tuple[CampaignMessage, dict | None, WeComError | None]:
         try:
             answer = client.add_msg_template(
                 sender=message.userid,
@@ -724,39 +740,57 @@ def _send_messages(corp: Corp, campaign: Campaign) -> None:
                 text=text,
                 attachments=attachments,
             )
-            return message, answer, 0
+            return message, answer, None
         except WeComError as exc:
-            return message, None, exc.errcode
+            return message, None, exc
 
+    # Marked before the calls: a crash during them must not leave a message NEW, or the job's
+    # retry would create it a second time; an attempt without an answer is UNKNOWN, reconciled.
+    CampaignMessage.objects.filter(pk__in=[m.pk for m in todo]).update(
+        status=MessageStatus.UNKNOWN, attempted_at=clock.now()
+    )
     client = _sending_client(corp)
     try:
         with ThreadPoolExecutor(max_workers=SEND_THREADS) as pool:
-            for message, answer, errcode in pool.map(send, todo):
-                _record_created(corp, message, answer, errcode)
+            for message, answer, error in pool.map(send, todo):
+                _record_created(corp, message, answer, error)
     finally:
         client.close()
 
 
 def _record_created(
-    corp: Corp, message: CampaignMessage, answer: dict | None, errcode: int
+    corp: Corp, message: CampaignMessage, answer: dict | None, error: WeComError | None
 ) -> None:
     with transaction.atomic():
+        if isinstance(error, WeComTransportError):
+            # The request may have reached WeCom and created the message: it stays UNKNOWN and
+            # is never sent again; the poll finds it (get_groupmsg_list_v2) or fails it.
+            message.errcode = error.errcode
+            message.save(update_fields=["errcode"])
+            log.warning(
+                "campaigns.answer_lost campaign=%s message=%s", message.campaign_id, message.pk
+            )
+            return
         if answer is None:
-            # A transport failure leaves WeCom's answer unknown; it is recorded as a failure
-            # (see the report: reconciling through get_groupmsg_list_v2 would settle it).
+            errcode = error.errcode if error else 0
             message.status, message.errcode = MessageStatus.FAILED, errcode
             message.save(update_fields=["status", "errcode"])
             Delivery.objects.filter(message=message).update(
                 status=DeliveryStatus.FAILED, reason=f"errcode:{errcode}"
             )
             return
-        message.msgid, message.status = answer["msgid"], MessageStatus.WAITING
-        message.save(update_fields=["msgid", "status"])
-        refused = [str(e) for e in answer.get("fail_list") or []]
-        if refused:
-            Delivery.objects.filter(message=message, external_userid__in=refused).update(
-                status=DeliveryStatus.FAILED, reason=REFUSED
-            )
+        _adopt(message, answer["msgid"], [str(e) for e in answer.get("fail_list") or []])
+
+
+def _adopt(message: CampaignMessage, msgid: str, refused: Iterable[str]) -> None:
+    """WeCom created the message: follow it; the customers it refused have failed."""
+    message.msgid, message.status = msgid, MessageStatus.WAITING
+    message.save(update_fields=["msgid", "status"])
+    refused = list(refused)
+    for start in range(0, len(refused), UPDATE_CHUNK):
+        Delivery.objects.filter(
+            message=message, external_userid__in=refused[start : start + UPDATE_CHUNK]
+        ).update(status=DeliveryStatus.FAILED, reason=REFUSED)
 
 
 def _finish_dispatch(corp: Corp, campaign: Campaign) -> Campaign:
@@ -772,7 +806,7 @@ def _finish_dispatch(corp: Corp, campaign: Campaign) -> Campaign:
         if not states:
             campaign.status = CampaignStatus.FAILED
             campaign.error = _("Nobody in the audience could receive it when it was sent.")
-        elif not states[MessageStatus.WAITING]:
+        elif not states[MessageStatus.WAITING] and not states[MessageStatus.UNKNOWN]:
             campaign.status, campaign.error = (
                 CampaignStatus.FAILED,
                 _("WeCom refused every message."),
@@ -789,6 +823,7 @@ def _finish_dispatch(corp: Corp, campaign: Campaign) -> Campaign:
                 "plan": campaign.plan,
                 "messages": states[MessageStatus.WAITING],
                 "refused_messages": states[MessageStatus.FAILED],
+                "answer_lost": states[MessageStatus.UNKNOWN],
             },
         )
     return campaign
@@ -844,27 +879,74 @@ def open_campaigns() -> QuerySet[Campaign]:
     ).select_related("corp")
 
 
+FOLLOWED = (MessageStatus.UNKNOWN, MessageStatus.WAITING)
+
+
+class PollProgress:
+    """How far a poll is, on the campaign row (written outside the poll's transactions, so the
+    console shows it while a long poll runs): WeCom messages done of all, customer rows read."""
+
+    def __init__(self, campaign: Campaign, total: int) -> None:
+        self.campaign_id, self.total, self.done, self.results = campaign.pk, total, 0, 0
+        self._write()
+
+    def read(self, rows: int) -> None:
+        self.results += rows
+        self._write()
+
+    def step(self) -> None:
+        self.done += 1
+        self._write()
+
+    def _write(self) -> None:
+        value = {
+            "done": self.done,
+            "total": self.total,
+            "results": self.results,
+            "at": clock.now().isoformat(),
+        }
+        Campaign.objects.filter(pk=self.campaign_id).update(progress=value)
+
+    def clear(self) -> None:
+        Campaign.objects.filter(pk=self.campaign_id).update(progress={})
+
+
 def poll(*, corp: Corp, campaign: Campaign) -> dict[str, int]:
-    """Ask WeCom how each waiting message stands (get_groupmsg_task; for senders who sent,
-    get_groupmsg_send_result, every page) and record it. Returns the deliveries changed per status.
+    """Ask WeCom how each open message stands and record it: a message whose creation answer was
+    lost is looked for first (get_groupmsg_list_v2); then get_groupmsg_task and, for senders who
+    sent, get_groupmsg_send_result, every page. Returns the deliveries changed per status.
     A message WeCom still dispatches (41063) is asked again next time."""
-    waiting = list(CampaignMessage.objects.filter(campaign=campaign, status=MessageStatus.WAITING))
+    followed = list(
+        CampaignMessage.objects.filter(campaign=campaign, status__in=FOLLOWED).order_by("id")
+    )
     changed: Counter = Counter()
-    with client_for(corp) as client:
-        for message in waiting:
-            try:
-                changed.update(_poll_message(client, corp, campaign, message))
-            except WeComError as exc:
-                if exc.errcode != STILL_DISPATCHING:
-                    raise
+    progress = PollProgress(campaign, len(followed))
+    try:
+        with client_for(corp) as client:
+            for message in followed:
+                try:
+                    if message.status == MessageStatus.UNKNOWN:
+                        changed.update(_reconcile(client, corp, campaign, message))
+                    if message.status == MessageStatus.WAITING:
+                        changed.update(_poll_message(client, corp, campaign, message, progress))
+                except WeComError as exc:
+                    if exc.errcode != STILL_DISPATCHING:
+                        raise
+                progress.step()
+    finally:
+        progress.clear()
     with transaction.atomic():
-        campaign.polled_at = clock.now()
-        update = ["polled_at"]
-        if not CampaignMessage.objects.filter(
-            campaign=campaign, status=MessageStatus.WAITING
-        ).exists():
+        campaign.polled_at, campaign.progress = clock.now(), {}
+        update = ["polled_at", "progress"]
+        messages = CampaignMessage.objects.filter(campaign=campaign)
+        if not messages.filter(status__in=FOLLOWED).exists():
             campaign.status = CampaignStatus.FINISHED
             update.append("status")
+            if not messages.filter(status=MessageStatus.SENT).exists():
+                # Every answer was lost and WeCom never created any of the messages.
+                campaign.status = CampaignStatus.FAILED
+                campaign.error = _("WeCom never created the messages: the network failed.")
+                update.append("error")
         campaign.save(update_fields=update)
         _snapshot(corp, campaign)
         if changed:
@@ -873,7 +955,11 @@ def poll(*, corp: Corp, campaign: Campaign) -> dict[str, int]:
 
 
 def _poll_message(
-    client: WeComClient, corp: Corp, campaign: Campaign, message: CampaignMessage
+    client: WeComClient,
+    corp: Corp,
+    campaign: Campaign,
+    message: CampaignMessage,
+    progress: PollProgress,
 ) -> Counter:
     tasks = [t for page in client.iter_groupmsg_task(message.msgid) for t in page]
     task = next((t for t in tasks if t.get("userid") == message.userid), None)
@@ -889,11 +975,17 @@ def _poll_message(
                     status,
                     clock.from_timestamp(item.get("send_time")),
                 )
+        progress.read(len(page))
     with transaction.atomic():
-        changed = _apply_results(corp, campaign, message, results)
-        message.status = MessageStatus.SENT
-        message.send_time = clock.from_timestamp(task.get("send_time")) or clock.now()
-        message.save(update_fields=["status", "send_time"])
+        # Locked: a poll from the job and one from the console must not both record it.
+        locked = CampaignMessage.objects.select_for_update().get(pk=message.pk)
+        if locked.status != MessageStatus.WAITING:
+            return Counter()
+        changed = _apply_results(corp, campaign, locked, results)
+        locked.status = MessageStatus.SENT
+        locked.send_time = clock.from_timestamp(task.get("send_time")) or clock.now()
+        locked.save(update_fields=["status", "send_time"])
+    message.status = locked.status
     return changed
 
 
@@ -903,48 +995,145 @@ def _apply_results(
     message: CampaignMessage,
     results: dict[str, tuple[str, dt.datetime | None]],
 ) -> Counter:
+    """Record WeCom's per-customer results of one message in bulk (≤ 10,000 customers): one
+    UPDATE per status and send time, timeline entries and receipts in chunks."""
     pending = {
-        d.external_userid: d
-        for d in Delivery.objects.filter(message=message, status=DeliveryStatus.PENDING)
+        ext: (pk, customer_id, staff_id)
+        for ext, pk, customer_id, staff_id in Delivery.objects.filter(
+            message=message, status=DeliveryStatus.PENDING
+        ).values_list("external_userid", "pk", "customer_id", "staff_id")
     }
+    now = clock.now()
     changed: Counter = Counter()
-    by_status: dict[str, list[int]] = defaultdict(list)
-    sent_rows = []
+    groups_: dict[tuple[str, dt.datetime | None], list[int]] = defaultdict(list)
+    sent: list[tuple[str, int | None, int | None, dt.datetime]] = []
     for ext, (status, at) in results.items():
-        delivery = pending.get(ext)
-        if delivery is None:
+        row = pending.get(ext)
+        if row is None:
             continue
-        by_status[status].append(delivery.pk)
+        pk, customer_id, staff_id = row
         changed[status] += 1
         if status == DeliveryStatus.SENT:
-            sent_rows.append((delivery, at or clock.now()))
-    for status, pks in by_status.items():
-        Delivery.objects.filter(pk__in=pks).update(status=status)
-    for delivery, at in sent_rows:
-        Delivery.objects.filter(pk=delivery.pk).update(send_time=at)
-        if delivery.customer_id is not None:
-            add_timeline(
-                corp=corp,
-                customer_id=delivery.customer_id,
-                staff_id=delivery.staff_id,
-                kind=TimelineKind.MASS_MESSAGE,
-                occurred_at=at,
-                data={"campaign_id": campaign.pk, "title": campaign.title, "status": "sent"},
-            )
+            at = at or now
+            sent.append((ext, customer_id, staff_id, at))
+            groups_[(status, at)].append(pk)
+        else:
+            groups_[(status, None)].append(pk)
+    for (status, at), pks in groups_.items():
+        values = {"status": status, **({"send_time": at} if at else {})}
+        for start in range(0, len(pks), UPDATE_CHUNK):
+            Delivery.objects.filter(pk__in=pks[start : start + UPDATE_CHUNK]).update(**values)
+    data = {"campaign_id": campaign.pk, "title": campaign.title, "status": "sent"}
+    add_timeline_many(
+        corp=corp,
+        kind=TimelineKind.MASS_MESSAGE,
+        rows=((c, s, at, data) for _ext, c, s, at in sent if c is not None),
+        once_per="campaign_id",
+    )
     Receipt.objects.bulk_create(
-        [
+        (
             Receipt(
                 corp=corp,
-                external_userid=d.external_userid,
+                external_userid=ext,
                 received_at=at,
                 msgid=message.msgid,
                 campaign=campaign,
             )
-            for d, at in sent_rows
-        ],
+            for ext, _c, _s, at in sent
+        ),
+        batch_size=2000,
         ignore_conflicts=True,
     )
     return changed
+
+
+# --- a lost answer ------------------------------------------------------------------------------------
+
+
+def _same_content(item: dict, campaign: Campaign) -> bool:
+    text = (item.get("text") or {}).get("content") or ""
+    return text == campaign.text and len(item.get("attachments") or []) == len(campaign.attachments)
+
+
+def _wecom_recipients(client: WeComClient, msgid: str, userid: str) -> set[str]:
+    return {
+        str(item["external_userid"])
+        for page in client.iter_groupmsg_send_result(msgid, userid)
+        for item in page
+        if item.get("external_userid")
+    }
+
+
+def _reconcile(
+    client: WeComClient, corp: Corp, campaign: Campaign, message: CampaignMessage
+) -> Counter:
+    """Settle a message whose add_msg_template answer was lost. WeCom's list of corp messages by
+    this sender since just before the call (get_groupmsg_list_v2) is searched for one with the
+    same text and attachments, not adopted by another Qike message, whose recipients are among
+    this message's customers: its msgid is adopted (customers WeCom left out have failed). When
+    WeCom lists none RECONCILE_WINDOW after the call, it was never created: the message fails.
+    It is never sent again either way."""
+    now = clock.now()
+    attempted = message.attempted_at or campaign.dispatched_at or now
+    since = attempted - RECONCILE_SLACK
+    until = min(now + RECONCILE_SLACK, since + dt.timedelta(days=30))  # WeCom: ≤ one month
+    ours = set(Delivery.objects.filter(message=message).values_list("external_userid", flat=True))
+    pages = client.iter_groupmsg_list_v2(
+        start_time=int(since.timestamp()),
+        end_time=int(until.timestamp()),
+        creator=message.userid,
+        filter_type=0,  # corp-created: what add_msg_template makes
+    )
+    for page in pages:
+        candidates = [m for m in page if m.get("msgid") and _same_content(m, campaign)]
+        taken = set(
+            CampaignMessage.objects.filter(
+                corp=corp, msgid__in=[m["msgid"] for m in candidates]
+            ).values_list("msgid", flat=True)
+        )
+        for item in candidates:
+            if item["msgid"] in taken:
+                continue
+            found = _wecom_recipients(client, item["msgid"], message.userid)
+            if found and found <= ours:
+                return _settle(corp, campaign, message, item["msgid"], ours - found)
+    if now - attempted < RECONCILE_WINDOW:
+        return Counter()  # WeCom may not list it yet: asked again at the next poll
+    return _settle(corp, campaign, message, "", ours)
+
+
+def _settle(
+    corp: Corp, campaign: Campaign, message: CampaignMessage, msgid: str, failed: set[str]
+) -> Counter:
+    """Adopt `msgid` (the customers in `failed` were left out by WeCom), or, without a msgid,
+    fail the whole message. Returns the deliveries changed."""
+    with transaction.atomic():
+        locked = CampaignMessage.objects.select_for_update().get(pk=message.pk)
+        if locked.status != MessageStatus.UNKNOWN:
+            message.status, message.msgid = locked.status, locked.msgid
+            return Counter()
+        if msgid:
+            _adopt(locked, msgid, failed)
+        else:
+            locked.status = MessageStatus.FAILED
+            locked.save(update_fields=["status"])
+            Delivery.objects.filter(message=locked, status=DeliveryStatus.PENDING).update(
+                status=DeliveryStatus.FAILED, reason=LOST
+            )
+        record(
+            corp=corp,
+            action="campaigns.reconcile",
+            target=campaign,
+            after={
+                "userid": locked.userid,
+                "part": locked.part,
+                "msgid": msgid,
+                "outcome": "found" if msgid else "not_created",
+                "failed": len(failed),
+            },
+        )
+    message.status, message.msgid = locked.status, locked.msgid
+    return Counter({DeliveryStatus.FAILED: len(failed)}) if failed else Counter()
 
 
 def refresh_now(*, access: Access, campaign: Campaign) -> dict[str, int]:
@@ -1025,6 +1214,8 @@ def cancel(*, access: Access, campaign: Campaign) -> Campaign:
     require_campaigns(access)
     if campaign.status not in (CampaignStatus.SCHEDULED, CampaignStatus.DISPATCHED):
         raise ValidationError(_("This campaign can no longer be cancelled."))
+    if CampaignMessage.objects.filter(campaign=campaign, status=MessageStatus.UNKNOWN).exists():
+        poll(corp=access.corp, campaign=campaign)  # a lost answer found now is cancelled in WeCom
     waiting = list(CampaignMessage.objects.filter(campaign=campaign, status=MessageStatus.WAITING))
     if waiting:
         with client_for(access.corp) as client:
@@ -1040,7 +1231,8 @@ def cancel(*, access: Access, campaign: Campaign) -> Campaign:
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         left = CampaignMessage.objects.filter(
-            campaign=campaign, status__in=(MessageStatus.WAITING, MessageStatus.NEW)
+            campaign=campaign,
+            status__in=(MessageStatus.WAITING, MessageStatus.NEW, MessageStatus.UNKNOWN),
         )
         stopped = Delivery.objects.filter(campaign=campaign, status=DeliveryStatus.PENDING).update(
             status=DeliveryStatus.CANCELLED
@@ -1079,8 +1271,8 @@ def staff_rows(campaign: Campaign) -> list[dict]:
                 "counts": Counter(),
             },
         )
-        if message.status == MessageStatus.WAITING:
-            row["status"] = MessageStatus.WAITING
+        if message.status in FOLLOWED and row["status"] != MessageStatus.WAITING:
+            row["status"] = message.status
         row["reminders"] = max(row["reminders"], len(_recent(message, clock.now())))
         row["next_remind_at"] = row["next_remind_at"] or next_remind_at(message)
     found = (

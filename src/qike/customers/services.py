@@ -429,6 +429,54 @@ def add_timeline(
     )
 
 
+TimelineRow = tuple[int, int | None, dt.datetime, dict]  # customer_id, staff_id, occurred_at, data
+
+
+def add_timeline_many(
+    *, corp: Corp, kind: str, rows: Iterable[TimelineRow], once_per: str, chunk: int = 2000
+) -> int:
+    """Many timeline entries of one kind, written `chunk` at a time (a mass message reaches a
+    million customers: one INSERT each would take hours). Idempotent: a customer who already has
+    an entry of this kind with the same `data[once_per]` (e.g. the campaign id) is skipped, so a
+    repeated write adds nothing. Returns the entries added."""
+    added = 0
+    batch: list[TimelineRow] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= chunk:
+            added += _add_timeline_chunk(corp, kind, batch, once_per)
+            batch = []
+    if batch:
+        added += _add_timeline_chunk(corp, kind, batch, once_per)
+    return added
+
+
+def _add_timeline_chunk(corp: Corp, kind: str, batch: list[TimelineRow], once_per: str) -> int:
+    existing = set(
+        TimelineEntry.objects.filter(
+            corp=corp, kind=kind, customer_id__in={r[0] for r in batch}
+        ).values_list("customer_id", f"data__{once_per}")
+    )
+    fresh: list[TimelineEntry] = []
+    for customer_id, staff_id, occurred_at, data in batch:
+        key = (customer_id, data.get(once_per))
+        if key in existing:
+            continue
+        existing.add(key)  # the same customer twice in one call is written once
+        fresh.append(
+            TimelineEntry(
+                corp=corp,
+                customer_id=customer_id,
+                staff_id=staff_id,
+                kind=kind,
+                occurred_at=occurred_at,
+                data=data,
+            )
+        )
+    TimelineEntry.objects.bulk_create(fresh)
+    return len(fresh)
+
+
 def record_edit(*, corp: Corp, external_userid: str, userid: str, at: dt.datetime | None) -> None:
     """A member edited the customer in WeCom (remark, description, tags): once per event time."""
     relation = (

@@ -55,12 +55,34 @@ LINK_FIELDS = ("title", "url", "desc", "picurl")
 MINIPROGRAM_FIELDS = ("title", "appid", "page")
 
 
-def message_data(message: WelcomeMessage) -> dict:
+def picked_titles(messages: list[WelcomeMessage]) -> dict[int, tuple[str, str]]:
+    """{item id: (kind, title)} of the library items the messages name, in one query."""
+    ids = {int(pk) for message in messages for pk in message.item_ids or ()}
+    if not ids:
+        return {}
+    corp_ids = {message.corp_id for message in messages}
+    rows = ContentItem.objects.filter(corp_id__in=corp_ids, pk__in=ids)
+    return {pk: (kind, title) for pk, kind, title in rows.values_list("pk", "kind", "title")}
+
+
+def _picked(message: WelcomeMessage, known: dict[int, tuple[str, str]]) -> list[dict]:
+    rows = []
+    for pk in message.item_ids or ():
+        kind, title = known.get(int(pk), (None, None))
+        rows.append({"id": int(pk), "kind": kind, "title": title, "missing": kind is None})
+    return rows
+
+
+def message_data(message: WelcomeMessage, known: dict[int, tuple[str, str]] | None = None) -> dict:
+    if known is None:
+        known = picked_titles([message])
     return {
         "id": message.pk,
         "name": message.name,
         "text": message.text,
         "attachments": message.attachments,
+        "item_ids": [int(pk) for pk in message.item_ids or ()],
+        "items": _picked(message, known),
         "variants": message.variants,
         "nickname_fallback": message.nickname_fallback,
         "is_corp_default": message.is_corp_default,
@@ -88,6 +110,7 @@ def _save(request: HttpRequest, payload: MessageIn, message: WelcomeMessage | No
         name=payload.name,
         text=payload.text,
         attachments=_inputs(payload),
+        item_ids=payload.item_ids,
         variants=[v.dict() for v in payload.variants],
         nickname_fallback=payload.nickname_fallback,
         is_corp_default=payload.is_corp_default,
@@ -101,7 +124,8 @@ def _save(request: HttpRequest, payload: MessageIn, message: WelcomeMessage | No
 )
 def list_messages(request: HttpRequest, page: Query[PageQuery]) -> dict:
     result = numbered_page(queries.messages(access_of(request)), page)
-    result["items"] = [message_data(m) for m in result["items"]]
+    known = picked_titles(list(result["items"]))
+    result["items"] = [message_data(m, known) for m in result["items"]]
     return result
 
 
@@ -112,8 +136,10 @@ def list_messages(request: HttpRequest, page: Query[PageQuery]) -> dict:
     summary="Create a welcome message",
 )
 def create_message(request: HttpRequest, payload: MessageIn) -> Status:
-    """Checked against WeCom's rules (text ≤ 4000 bytes, ≤ 9 attachments, link title ≤ 128 and
-    desc ≤ 512 bytes, mini program title ≤ 64 bytes, text or attachments); 400 lists every problem."""
+    """Checked against WeCom's rules (text ≤ 4000 bytes with the library's text items appended,
+    ≤ 9 attachments counting `item_ids`' non-text items, link title ≤ 128 and desc ≤ 512 bytes,
+    mini program title ≤ 64 bytes, text or attachments, library items of this corp); 400 lists
+    every problem."""
     return Status(201, _save(request, payload, None))
 
 

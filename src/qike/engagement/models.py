@@ -38,11 +38,18 @@ class WelcomeMessage(CorpOwned):
     ...}], checked in order in Asia/Shanghai; the first that covers the moment wins, and its text
     replaces the message's text (the attachments stay the same). An end before the start wraps over
     midnight ("22:00"–"06:00").
+
+    `item_ids` are content-library items (`ContentItem` pks), in the order chosen, sent after the
+    message's own attachments: text items' text is appended to the text (after a blank line), the
+    other kinds become attachments at send time (`library.attachments_for_send`, tracked links per
+    customer). A plain id list, not a relation, so an item deleted from the library stays visible
+    as missing in the editor; sends skip it.
     """
 
     name = models.CharField(_("name"), max_length=64)
     text = models.TextField(_("text"), blank=True)
     attachments = models.JSONField(_("attachments"), default=list, blank=True)
+    item_ids = models.JSONField(_("library items"), default=list, blank=True)
     variants = models.JSONField(_("time-of-day variants"), default=list, blank=True)
     # What %NICKNAME% becomes when WeCom does not tell the customer's name (a half-added customer).
     nickname_fallback = models.CharField(_("name when unknown"), max_length=32, blank=True)

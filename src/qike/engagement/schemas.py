@@ -45,6 +45,12 @@ class MessageIn(Schema):
     name: Annotated[Text, Field(max_length=64)]
     text: Short = Field("", description="≤ 4000 bytes; %NICKNAME% becomes the customer's name.")
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=MAX_LIST)
+    item_ids: list[Id] = Field(
+        default_factory=list,
+        max_length=MAX_LIST,
+        description="Content-library items in the order to send, after `attachments` (together "
+        "≤ 9 attachments); a text item's text is appended to the text and to each variant's.",
+    )
     variants: list[VariantIn] = Field(default_factory=list, max_length=MAX_LIST)
     nickname_fallback: Annotated[Text, Field(max_length=32)] = Field(
         "", description="What %NICKNAME% becomes when WeCom does not tell the name."
@@ -52,11 +58,20 @@ class MessageIn(Schema):
     is_corp_default: bool = False
 
 
+class PickedItemOut(Schema):
+    id: int
+    kind: str | None = Field(description="null when the item was deleted from the library.")
+    title: str | None
+    missing: bool = Field(description="Deleted from the library: sends skip it.")
+
+
 class MessageOut(Schema):
     id: int
     name: str
     text: str
     attachments: list[dict[str, Any]]
+    item_ids: list[int]
+    items: list[PickedItemOut]
     variants: list[dict[str, Any]]
     nickname_fallback: str
     is_corp_default: bool

@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -22,7 +23,7 @@ from django.db.models import ProtectedError, Q, RestrictedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from qike.audit.services import record
+from qike.audit.services import record, snapshot
 from qike.core import clock
 from qike.core.models import Corp
 from qike.core.services import client_for
@@ -38,6 +39,8 @@ from qike.engagement.models import (
     NICKNAME,
     AttachmentKind,
     ChosenBy,
+    ContentItem,
+    ContentKind,
     SendStatus,
     StaffWelcome,
     WelcomeMedia,
@@ -215,12 +218,25 @@ def _variant_problems(variant: dict, number: int, has_attachments: bool) -> list
 
 
 def validate_content(
-    *, corp: Corp, text: str, attachments: list[AttachmentInput], variants: list[dict]
+    *,
+    corp: Corp,
+    text: str,
+    attachments: list[AttachmentInput],
+    variants: list[dict],
+    item_ids: Sequence[Any] = (),
 ) -> None:
     """WeCom's rules for send_welcome_msg (API-FACTS §3.4, §6, §8), checked before anything is
     saved: text ≤ 4000 bytes, ≤ 9 attachments, link title ≤ 128 / desc ≤ 512 bytes, mini program
-    title ≤ 64 bytes, text and attachments not both empty; files as WeCom's media/upload takes them."""
+    title ≤ 64 bytes, text and attachments not both empty; files as WeCom's media/upload takes them.
+    Library items (`item_ids`) count with the own attachments, their text items with the text."""
     problems: list[str] = []
+    try:
+        ids = clean_item_ids(item_ids)
+    except ValidationError as exc:
+        problems.extend(exc.messages)
+        ids = []
+    texts = [text, *(str(v.get("text", "")) for v in variants)]
+    item_problems, has_items = _library_problems(corp, ids, len(attachments), texts)
     if utf8_len(text) > MAX_TEXT_BYTES:
         problems.append(
             _(
@@ -239,16 +255,105 @@ def validate_content(
                 _("Attachment %(n)d (%(kind)s): %(problem)s")
                 % {"n": number, "kind": item.kind, "problem": problem}
             )
-    if not text.strip() and not attachments:
+    problems.extend(item_problems)
+    has_more = bool(attachments) or has_items
+    if not text.strip() and not has_more:
         problems.append(_("Write a text or add at least one attachment: both cannot be empty."))
     if len(variants) > MAX_VARIANTS:
         problems.append(
             _("A message may have at most %(max)d time-of-day variants.") % {"max": MAX_VARIANTS}
         )
     for number, variant in enumerate(variants, start=1):
-        problems.extend(_variant_problems(variant, number, bool(attachments)))
+        problems.extend(_variant_problems(variant, number, has_more))
     if problems:
         raise ValidationError(problems)
+
+
+# --- content-library items -------------------------------------------------------------------
+
+
+def _library():
+    """`engagement.library` imports this module (check_upload, utf8_len), so it is imported late."""
+    from qike.engagement import library
+
+    return library
+
+
+class PickedItem(NamedTuple):
+    pk: int
+    kind: str
+    title: str
+    text: str
+
+
+def clean_item_ids(item_ids: Sequence[Any]) -> list[int]:
+    """The ids as integers, each once, in the order given (a second pick of an item adds nothing)."""
+    try:
+        return list(dict.fromkeys(int(pk) for pk in item_ids))
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(_("Library item ids must be numbers.")) from exc
+
+
+def picked_items(corp: Corp, item_ids: Sequence[int]) -> list[PickedItem]:
+    """The corp's items among the ids, in the chosen order, in one query; ids of deleted (or
+    other corps') items are left out."""
+    if not item_ids:
+        return []
+    rows = ContentItem.objects.filter(corp=corp, pk__in=list(item_ids)).values_list(
+        "pk", "kind", "title", "text"
+    )
+    found = {row[0]: PickedItem(*row) for row in rows}
+    return [found[pk] for pk in item_ids if pk in found]
+
+
+def library_text(items: Sequence[PickedItem]) -> str:
+    """The text items' text, joined like `library.text_of` (a blank line between)."""
+    return "\n\n".join(item.text for item in items if item.kind == ContentKind.TEXT)
+
+
+def with_library_text(text: str, extra: str) -> str:
+    """The welcome text followed by the text items' text, a blank line between."""
+    return "\n\n".join(part for part in (text, extra) if part)
+
+
+def _library_problems(
+    corp: Corp, item_ids: list[int], own_attachments: int, texts: list[str]
+) -> tuple[list[str], bool]:
+    """(problems, whether the items add content): ids of this corp, files present, and WeCom's
+    limits for the whole message: ≤ 9 attachments with the message's own, ≤ 4000 bytes of text
+    once the text items are appended to the text and to every variant's text."""
+    if not item_ids:
+        return [], False
+    problems: list[str] = []
+    try:
+        _library().validate_attachments(corp=corp, item_ids=item_ids, purpose="message")
+    except ValidationError as exc:
+        problems.extend(exc.messages)
+    picked = picked_items(corp, item_ids)
+    attachable = sum(1 for item in picked if item.kind != ContentKind.TEXT)
+    # Beyond 9 library items alone, the library has said so already.
+    if attachable <= MAX_ATTACHMENTS < attachable + own_attachments:
+        problems.append(
+            _(
+                "A welcome message may have at most %(max)d attachments; this one has %(own)d of "
+                "its own and %(items)d from the content library."
+            )
+            % {"max": MAX_ATTACHMENTS, "own": own_attachments, "items": attachable}
+        )
+    extra = library_text(picked)
+    if extra:
+        for text in texts:
+            combined = with_library_text(text, extra)
+            if utf8_len(combined) > MAX_TEXT_BYTES:
+                problems.append(
+                    _(
+                        "With the library's text items appended, the text is %(size)d bytes "
+                        "long; WeCom allows %(limit)d."
+                    )
+                    % {"size": utf8_len(combined), "limit": MAX_TEXT_BYTES}
+                )
+                break
+    return problems, bool(picked)
 
 
 # --- the library -----------------------------------------------------------------------------
@@ -304,11 +409,13 @@ def save_message(
     name: str,
     text: str,
     attachments: list[AttachmentInput],
+    item_ids: Sequence[Any] = (),
     variants: list[dict] | None = None,
     nickname_fallback: str = "",
     is_corp_default: bool = False,
 ) -> WelcomeMessage:
-    """Create (message=None) or change a library message; nothing is written if anything is wrong."""
+    """Create (message=None) or change a library message; nothing is written if anything is wrong.
+    `item_ids`: content-library items in the order chosen (each once), sent after `attachments`."""
     _require_manage(access)
     corp = access.corp
     if message is not None and message.corp_id != corp.pk:
@@ -323,21 +430,30 @@ def save_message(
     if len(nickname_fallback) > WelcomeMessage._meta.get_field("nickname_fallback").max_length:
         problems.append(_("The name used when the nickname is unknown is too long."))
     try:
-        validate_content(corp=corp, text=text, attachments=attachments, variants=variants)
+        validate_content(
+            corp=corp, text=text, attachments=attachments, variants=variants, item_ids=item_ids
+        )
     except ValidationError as exc:
         problems.extend(exc.messages)
     if problems:
         raise ValidationError(problems)
+    audited = ("name", "text", "attachments", "item_ids", "variants", "nickname_fallback")
+    before = snapshot(message, audited) if message is not None else None
     message = message or WelcomeMessage(corp=corp)
     message.name = name
     message.text = text
     message.attachments = [_stored_attachment(corp, item) for item in attachments]
+    message.item_ids = clean_item_ids(item_ids)
     message.variants = variants
     message.nickname_fallback = nickname_fallback.strip()
     if is_corp_default and not message.is_corp_default:
         WelcomeMessage.objects.filter(corp=corp, is_corp_default=True).update(is_corp_default=False)
     message.is_corp_default = is_corp_default
     message.save()
+    after = snapshot(message, audited)
+    if before is None or before != after:
+        action = "engagement.welcome_create" if before is None else "engagement.welcome_update"
+        record(corp=corp, action=action, target=message, before=before, after=after)
     return message
 
 
@@ -381,6 +497,12 @@ def set_staff_default(
         raise ValidationError(_("That staff member or message belongs to another corp."))
     if not may_set_default_for(access, staff):
         access.require(Action.RUN_CAMPAIGNS)  # raises PermissionDenied with the usual wording
+    record(
+        corp=access.corp,
+        action="engagement.staff_default_welcome",
+        target=staff,
+        after={"message": message.pk if message else None},
+    )
     if message is None:
         StaffWelcome.objects.filter(corp=access.corp, staff=staff).delete()
         return None
@@ -401,6 +523,12 @@ def set_corp_default(*, access: Access, message: WelcomeMessage | None) -> None:
     )
     if message is not None:
         WelcomeMessage.objects.filter(pk=message.pk).update(is_corp_default=True)
+    record(
+        corp=access.corp,
+        action="engagement.corp_default_welcome",
+        target=message,
+        after={"message": message.pk if message else None},
+    )
 
 
 @transaction.atomic
@@ -476,6 +604,7 @@ class Content:
     text: str
     attachments: list[dict]
     variant: str  # "08:00–12:00", or "" for the message's own text
+    item_ids: tuple[int, ...] = ()  # content-library items, sent after the attachments
 
 
 def _well_formed(variant: dict) -> bool:
@@ -485,11 +614,12 @@ def _well_formed(variant: dict) -> bool:
 
 
 def content_at(message: WelcomeMessage, moment: dt.datetime) -> Content:
+    items = tuple(int(pk) for pk in message.item_ids or ())
     for variant in message.variants or []:
         if _well_formed(variant) and covers(variant, moment):
             label = f"{variant['start']}–{variant['end']}"
-            return Content(variant.get("text", ""), list(message.attachments), label)
-    return Content(message.text, list(message.attachments), "")
+            return Content(variant.get("text", ""), list(message.attachments), label, items)
+    return Content(message.text, list(message.attachments), "", items)
 
 
 # --- recording an add ------------------------------------------------------------------------
@@ -581,7 +711,9 @@ def _too_old(send: WelcomeSend) -> bool:
     return clock.now() - send.event_at > CODE_LIFETIME
 
 
-def _attachment_summary(attachments: list[dict]) -> list[dict]:
+def _attachment_summary(attachments: list[dict], items: Sequence[PickedItem] = ()) -> list[dict]:
+    """What was sent, for the record: kinds, titles, file names and library item ids (never the
+    3-day media_ids or the personalised link addresses)."""
     summary = []
     for item in attachments:
         kind = item.get("msgtype", "")
@@ -598,6 +730,9 @@ def _attachment_summary(attachments: list[dict]) -> list[dict]:
             if name:
                 entry["filename"] = name
         summary.append(entry)
+    for picked in items:
+        if picked.kind != ContentKind.TEXT:
+            summary.append({"msgtype": picked.kind, "title": picked.title, "item": picked.pk})
     return summary
 
 
@@ -609,6 +744,7 @@ def _finish(
     choice: Choice | None = None,
     source: sources.Source | None = None,
     content: Content | None = None,
+    items: Sequence[PickedItem] = (),
     text: str = "",
     error: WeComError | None = None,
     errmsg: str = "",
@@ -625,7 +761,7 @@ def _finish(
         send.source_label = source.label[:128]
     if content is not None:
         send.variant = content.variant
-        send.attachments = _attachment_summary(content.attachments)
+        send.attachments = _attachment_summary(content.attachments, items)
     send.text = text
     if error is not None:
         send.errcode = error.errcode
@@ -739,24 +875,79 @@ def wecom_attachments(corp: Corp, wecom: WeComClient, attachments: list[dict]) -
     return result
 
 
-def _send(
-    corp: Corp, wecom: WeComClient, send: WelcomeSend, text: str, attachments: list[dict]
-) -> None:
+class CodeTooOld(Exception):
+    """WeCom refused an upload (40007) and uploading again took the code past its 20 seconds."""
+
+
+class NothingToSend(Exception):
+    """No text, and every attachment's file or library item was deleted since the message was
+    saved: WeCom would refuse the send (44004), so it is not called."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """What one welcome sends: the text, the message's own attachments, the library items (in
+    order, deleted ones already left out) and who is welcomed (for personalised links)."""
+
+    text: str
+    attachments: list[dict]
+    items: list[PickedItem]
+    customer: Customer | None
+    campaign_ref: str
+
+    @property
+    def item_ids(self) -> list[int]:
+        return [item.pk for item in self.items if item.kind != ContentKind.TEXT]
+
+
+def _payload(corp: Corp, wecom: WeComClient, out: Outgoing) -> list[dict]:
+    """send_welcome_msg's attachments: the own ones, then the library's with fresh media ids and
+    links tracked for this customer."""
+    payload = wecom_attachments(corp, wecom, out.attachments)
+    if out.item_ids:
+        payload += _library().attachments_for_send(
+            corp=corp,
+            item_ids=out.item_ids,
+            purpose="message",
+            customer=out.customer,
+            campaign_ref=out.campaign_ref,
+            wecom=wecom,
+        )
+    return payload
+
+
+def _send(corp: Corp, wecom: WeComClient, send: WelcomeSend, out: Outgoing) -> None:
     """send_welcome_msg; when WeCom has dropped an upload early (40007), upload once more and
-    retry: a refused call does not use up the code."""
-    payload = wecom_attachments(corp, wecom, attachments)
+    retry while the code is still valid: a refused call does not use up the code."""
+    payload = _payload(corp, wecom, out)
+    if not out.text and not payload:
+        raise NothingToSend
     try:
-        wecom.send_welcome_msg(welcome_code=send.welcome_code, text=text, attachments=payload)
+        wecom.send_welcome_msg(welcome_code=send.welcome_code, text=out.text, attachments=payload)
     except WeComError as exc:
-        if exc.errcode != MEDIA_INVALID or not media_refs(attachments):
+        own = media_refs(out.attachments)
+        if exc.errcode != MEDIA_INVALID or not (own or out.item_ids):
             raise
-        forget_media(media_refs(attachments))
-        payload = wecom_attachments(corp, wecom, attachments)
-        wecom.send_welcome_msg(welcome_code=send.welcome_code, text=text, attachments=payload)
+        if _too_old(send):
+            raise CodeTooOld from exc
+        forget_media(own)
+        if out.item_ids:
+            _library().forget_media(corp=corp, item_ids=out.item_ids)
+        payload = _payload(corp, wecom, out)
+        if _too_old(send):  # the uploads took the rest of the 20 seconds
+            raise CodeTooOld from exc
+        wecom.send_welcome_msg(welcome_code=send.welcome_code, text=out.text, attachments=payload)
 
 
 def _expired_note() -> str:
     return _("The welcome code was more than 20 seconds old; WeCom was not called.")
+
+
+def _reupload_expired_note() -> str:
+    return _(
+        "WeCom no longer knew an uploaded file (40007); by the time it was uploaded again the "
+        "welcome code was more than 20 seconds old."
+    )
 
 
 STALE_BATCH = 500  # expired sends written off per sweep
@@ -827,7 +1018,7 @@ SAME_FRIENDSHIP_WINDOW = dt.timedelta(minutes=2)
 
 def _send_claimed(send_id: int) -> WelcomeSend:
     """Send a welcome this worker has claimed (so it goes out at most once)."""
-    send = WelcomeSend.objects.select_related("corp").get(pk=send_id)
+    send = WelcomeSend.objects.select_related("corp", "customer").get(pk=send_id)
     corp = send.corp
     choice, source = choose_message(corp=corp, staff_id=send.staff_id, state=send.state)
     if _too_old(send):
@@ -839,16 +1030,30 @@ def _send_claimed(send_id: int) -> WelcomeSend:
     if _already_welcomed(send):
         return _finish(send, SendStatus.DUPLICATE, choice=choice, source=source, on_timeline=False)
     content = content_at(choice.message, clock.now())
+    items = picked_items(corp, content.item_ids)  # deleted library items are skipped
     with client_for(corp) as wecom:
-        text = content.text
+        text = with_library_text(content.text, library_text(items))
         if NICKNAME in text:
             name = _customer_name(corp, wecom, send.external_userid)
             text = personalise(text, name, choice.message.nickname_fallback)
-        result = dict(choice=choice, source=source, content=content, text=text)
+        text = _fit(text)  # a library text item may have grown since the message was saved
+        result = dict(choice=choice, source=source, content=content, items=items, text=text)
+        out = Outgoing(
+            text=text,
+            attachments=content.attachments,
+            items=items,
+            customer=send.customer,
+            campaign_ref=f"welcome:{choice.message.pk}",
+        )
         try:
             if _too_old(send):  # uploads took too long
                 return _finish(send, SendStatus.EXPIRED, errmsg=_expired_note(), **result)
-            _send(corp, wecom, send, text, content.attachments)
+            _send(corp, wecom, send, out)
+        except CodeTooOld:
+            return _finish(send, SendStatus.EXPIRED, errmsg=_reupload_expired_note(), **result)
+        except NothingToSend:
+            note = _("Nothing left to send: the message's files and library items were deleted.")
+            return _finish(send, SendStatus.FAILED, errmsg=note, **result)
         except WeComError as exc:
             status = SendStatus.EXPIRED if exc.errcode in EXPIRED_CODES else SendStatus.FAILED
             log.warning(

@@ -14,6 +14,7 @@ urlpatterns = [
     path("welcome/defaults/staff/", views.staff_default, name="welcome_message_staff_default"),
     path("welcome/files/<int:pk>/", views.media_file, name="welcome_message_file"),
     path("welcome/sends/", views.send_list, name="welcome_sends"),
+    path("welcome/library-items/", views.library_items, name="welcome_library_items"),
     # content library (素材库)
     path("content/", content_views.content_list, name="content"),
     path("content/new/", content_views.content_create, name="content_create"),

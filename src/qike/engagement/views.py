@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from django.contrib import messages as flash
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from qike.console.decorators import console_view
 from qike.core.pagination import BadCursor, newest_first
+from qike.engagement import library as content_library
 from qike.engagement import queries, services
 from qike.engagement.forms import (
     AttachmentFormSet,
@@ -23,10 +24,18 @@ from qike.engagement.forms import (
     attachment_initial,
     variant_initial,
 )
-from qike.engagement.models import MAX_ATTACHMENTS, AttachmentKind, WelcomeMedia, WelcomeMessage
+from qike.engagement.models import (
+    MAX_ATTACHMENTS,
+    AttachmentKind,
+    ContentItem,
+    ContentKind,
+    WelcomeMedia,
+    WelcomeMessage,
+)
 from qike.org.access import Access
 
 SENDS_PAGE_SIZE = 50
+PICKER_RESULTS = 30  # library items offered per search in the editor's picker
 
 
 def _media_names(access: Access, library: list[WelcomeMessage]) -> dict[int, str]:
@@ -61,6 +70,44 @@ def library(request: HttpRequest, access: Access) -> HttpResponse:
     )
 
 
+def _item_row(item: ContentItem) -> dict:
+    return {
+        "id": item.pk,
+        "title": item.title,
+        "kind": item.kind,
+        "kind_label": str(item.get_kind_display()),
+        "missing": False,
+    }
+
+
+def picked_rows(access: Access, raw_ids: list) -> list[dict]:
+    """The editor's chosen library items in order; an id whose item is gone (deleted from the
+    library) stays as a "missing" row, so the user sees it will not be sent."""
+    ids = list(dict.fromkeys(int(v) for v in raw_ids if str(v).strip().isdigit()))
+    found = {item.pk: item for item in content_library.items(access.corp).filter(pk__in=ids)}
+    rows = []
+    for pk in ids:
+        if pk in found:
+            rows.append(_item_row(found[pk]))
+        else:
+            missing = _("Deleted from the content library (#%(id)d)") % {"id": pk}
+            rows.append({"id": pk, "title": missing, "kind": "", "kind_label": "", "missing": True})
+    return rows
+
+
+@require_GET
+@console_view
+def library_items(request: HttpRequest, access: Access) -> JsonResponse:
+    """The picker's search: the corp's library items by title or text and kind, newest first."""
+    kind = request.GET.get("kind", "")
+    if kind not in ContentKind.values:
+        kind = ""
+    found = content_library.search_items(
+        corp=access.corp, q=request.GET.get("q", "")[:100], kind=kind
+    )
+    return JsonResponse({"items": [_item_row(item) for item in found[:PICKER_RESULTS]]})
+
+
 def _formsets(request: HttpRequest | None, message: WelcomeMessage | None):
     if request is not None:
         return (
@@ -81,9 +128,12 @@ def _editor(
     form: MessageForm,
     attachments,
     variants,
+    item_ids: list | None = None,
     problems: list[str] | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    if item_ids is None:
+        item_ids = list(message.item_ids) if message is not None else []
     media = _media_names(access, [message]) if message is not None else {}
     for row in attachments.forms:
         value = row["media"].value()
@@ -102,6 +152,8 @@ def _editor(
             "shown_rows": max(1, len(message.attachments) if message else 1),
             "shown_variants": len(message.variants) if message else 0,
             "media_kinds": [AttachmentKind.IMAGE, AttachmentKind.VIDEO, AttachmentKind.FILE],
+            "picked": picked_rows(access, item_ids),
+            "content_kinds": ContentKind.choices,
         },
         status=status,
     )
@@ -119,6 +171,7 @@ def _form_problems(*forms) -> list[str]:
 def _save(request: HttpRequest, access: Access, message: WelcomeMessage | None) -> HttpResponse:
     form = MessageForm(request.POST)
     attachments, variants = _formsets(request, message)
+    item_ids = request.POST.getlist("item_ids")
     problems: list[str] = []
     if not (form.is_valid() and attachments.is_valid() and variants.is_valid()):
         problems = _form_problems(form, *attachments.forms, *variants.forms)
@@ -135,6 +188,7 @@ def _save(request: HttpRequest, access: Access, message: WelcomeMessage | None) 
                 nickname_fallback=form.cleaned_data["nickname_fallback"],
                 is_corp_default=form.cleaned_data["is_corp_default"],
                 attachments=[item for item in items if item is not None],
+                item_ids=item_ids,
                 variants=[variant for variant in chosen if variant is not None],
             )
         except ValidationError as exc:
@@ -149,6 +203,7 @@ def _save(request: HttpRequest, access: Access, message: WelcomeMessage | None) 
         form=form,
         attachments=attachments,
         variants=variants,
+        item_ids=item_ids,
         problems=problems,
         status=400,
     )

@@ -14,7 +14,9 @@ from qike.org.models import Department, Staff, StaffStatus
 from qike.segments import services
 from qike.segments.models import DESCRIPTION_MAX, NAME_MAX, Segment
 from qike.segments.rules import MAX_DAYS, SegmentRules
+from qike.tags.models import Tag
 
+TAG_RULES = ("tags_any", "tags_all", "tags_none")
 LIST_RULES = ("tags_any", "tags_all", "tags_none", "states", "staff", "departments", "stages")
 VALUE_RULES = ("added_from", "added_to", "added_within_days", "interacted_within_days")
 VALUE_RULES += ("inactive_for_days",)
@@ -96,11 +98,38 @@ class SegmentForm(forms.Form):
             for d in Department.objects.filter(corp=corp).order_by("path")
         ]
         self.fields["stages"].choices = [(str(s.pk), s.name) for s in lifecycle.stages(corp)]
+        self._keep_rule_tags(segment, data, {value for value, _label in flat})
         if segment is not None:  # rules saved through the API may name what the lists lack
-            rules = segment.segment_rules
-            for name in ("tags_any", "tags_all", "tags_none", "states"):
-                _keep(self.fields[name], getattr(rules, name))
+            _keep(self.fields["states"], segment.segment_rules.states)
         self.rules: SegmentRules | None = None
+
+    def _keep_rule_tags(self, segment: Segment | None, data, corp_tags: set[str]) -> None:
+        """The lists offer corp tags; a rule on another tag (a personal tag, saved through the
+        API) is kept and shown in its own group, checked, so saving never drops it. Tags posted
+        back from such a group are accepted when they are the corp's (the live preview posts
+        them without the segment); other unknown values stay invalid choices."""
+        in_rules: list[str] = []
+        if segment is not None:
+            rules = segment.segment_rules
+            in_rules = [*rules.tags_any, *rules.tags_all, *rules.tags_none]
+        posted: list[str] = []
+        if data is not None and hasattr(data, "getlist"):
+            posted = [v for name in TAG_RULES for v in data.getlist(name)]
+        asked = [v for v in dict.fromkeys([*in_rules, *posted]) if v not in corp_tags]
+        if not asked:
+            return
+        names = dict(
+            Tag.objects.filter(corp=self.access.corp, wecom_id__in=asked).values_list(
+                "wecom_id", "name"
+            )
+        )
+        kept = [v for v in asked if v in names or v in in_rules]
+        if not kept:
+            return
+        choices = [(v, names.get(v, v)) for v in kept]
+        self.tag_groups = [*self.tag_groups, (str(_("Other tags in the rules")), choices)]
+        for name in TAG_RULES:
+            self.fields[name].choices = [*self.fields[name].choices, *choices]
 
     def rules_dict(self) -> dict:
         data = self.cleaned_data

@@ -226,8 +226,8 @@ def preview(
         .order_by("-added_at", "-pk")
     )
     members: dict[int, Member] = {}
-    # A customer followed by several members shows once; read a few extra rows for them.
-    for relation in rows[: limit * 4]:
+    # A customer followed by several members shows once: stream rows until `limit` customers.
+    for relation in rows.iterator(chunk_size=limit * 4):
         if relation.customer_id in members:
             continue
         members[relation.customer_id] = Member(
