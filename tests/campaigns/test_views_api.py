@@ -34,7 +34,7 @@ def test_console_compose_preflight_send_and_results(corp, sim_corp, users, useri
     html = check.content.decode()
     assert check.status_code == 200 and 'id="preflight"' in html
     skipped = html.split('id="skipped"')[1].split("</table>")[0]
-    assert "今天已收到" in skipped and y in skipped
+    assert "今天已收到" in skipped and "乙客户" in skipped and y not in skipped  # named
     assert Campaign.objects.count() == 0
 
     sent = page.post("/campaigns/new/", {**body, "step": "confirm"})

@@ -50,7 +50,8 @@ def test_moment_with_comments_and_likes(corp, sim_corp, users, userids, vip):
     assert created.status_code == 302 and created["Location"] == f"/moments/{moment.pk}/"
     assert moment.status == MomentStatus.CREATING and moment.jobid  # WeCom's job still runs
     assert moment.created_by == "u-operations" and moment.tag_ids == [vip.wecom_id]
-    assert "正在创建" in page.get(created["Location"]).content.decode()
+    detail = page.get(created["Location"]).content.decode()
+    assert "正在创建" in detail and vip.name in detail and vip.wecom_id not in detail
     assert AuditEntry.objects.filter(action="moments.create", target_id=str(moment.pk)).exists()
 
     advance(sim_corp, JOB_SECONDS)

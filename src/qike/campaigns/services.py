@@ -512,6 +512,17 @@ class Preflight:
     def samples(self) -> dict[str, list[str]]:
         return {r: [row[1] for row in rows[:SAMPLE]] for r, rows in self.plan.skipped.items()}
 
+    def sample_names(self, corp: Corp) -> dict[str, list[str]]:
+        """The samples as people read them: the customer's name where Qike knows it."""
+        samples = self.samples()
+        wanted = {ext for exts in samples.values() for ext in exts}
+        names = dict(
+            Customer.objects.filter(corp=corp, external_userid__in=wanted)
+            .exclude(name="")
+            .values_list("external_userid", "name")
+        )
+        return {r: [names.get(ext, ext) for ext in exts] for r, exts in samples.items()}
+
 
 def preflight(*, access: Access, draft: Draft) -> Preflight:
     """What sending would do now (or at the scheduled time): how many customers get it through how

@@ -135,7 +135,7 @@ def campaign_new(request: HttpRequest, access: Access) -> HttpResponse:
         return _compose(request, access, problem=" ".join(exc.messages))
     except WeComError as exc:
         return _compose(request, access, problem=_("WeCom refused: %(e)s") % {"e": exc.errmsg})
-    summary, samples = check.summary(), check.samples()
+    summary, samples = check.summary(), check.sample_names(access.corp)
     skipped = [
         (services.SKIP_REASONS[reason], n, samples.get(reason, []))
         for reason, n in summary["skipped"].items()

@@ -54,7 +54,9 @@ def _form(request: HttpRequest, access: Access, problem: str = "", chosen: dict 
                 "name", "userid"
             ),
             "departments": Department.objects.filter(corp=corp).order_by("path"),
-            "tags": Tag.objects.filter(corp=corp, type=TagType.CORP).select_related("group"),
+            "tags": Tag.objects.filter(corp=corp, type=TagType.CORP)
+            .select_related("group")
+            .order_by("-group__order", "group__wecom_id", "-order", "wecom_id"),
             "items": _library_items(access),
             "chosen": chosen or {},
             "problem": problem,
@@ -92,11 +94,17 @@ def moment_detail(request: HttpRequest, access: Access, pk: int) -> HttpResponse
     moment = services.get_moment(access, pk)
     senders = list(moment.senders.select_related("staff"))
     interactions = list(moment.interactions.select_related("sender__staff", "customer"))
+    tag_names = dict(
+        Tag.objects.filter(corp=access.corp, wecom_id__in=moment.tag_ids).values_list(
+            "wecom_id", "name"
+        )
+    )
     return render(
         request,
         "moments/detail.html",
         {
             "moment": moment,
+            "tag_names": [tag_names.get(t, t) for t in moment.tag_ids],
             "senders": senders,
             "comments": [i for i in interactions if i.kind == InteractionKind.COMMENT],
             "likes": [i for i in interactions if i.kind == InteractionKind.LIKE],
