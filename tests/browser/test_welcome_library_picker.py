@@ -10,28 +10,19 @@ from qike.engagement import library
 from qike.engagement.library import ItemInput
 from qike.engagement.models import WelcomeMessage
 from qike.org.access import access_for
-from tests.browser.conftest import (  # noqa: F401  (fixtures)
-    ADMIN,
-    browser,
-    chromium_path,
-    console_corp,
-    front_end_assets,
-    log_in,
-    page,
-    screenshot,
-)
+from tests.browser.conftest import ADMIN, log_in, screenshot
 from tests.engagement.conftest import png_upload
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def picked_titles(page) -> list[str]:  # noqa: F811
+def picked_titles(page) -> list[str]:
     return page.locator("#picked-items-list li").evaluate_all(
         "rows => rows.map(r => r.querySelector('span:not(.chip)').textContent.trim())"
     )
 
 
-def test_pick_search_reorder_remove_and_save(page, live_server, console_corp):  # noqa: F811
+def test_pick_search_reorder_remove_and_save(page, live_server, console_corp):
     from django.contrib.auth.models import User
 
     admin = access_for(User.objects.get(username=ADMIN[0]), console_corp)
