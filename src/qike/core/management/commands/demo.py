@@ -285,12 +285,15 @@ def _one_action(sim: httpx.Client, rng: random.Random) -> None:
             },
         ).raise_for_status()
         return
+    if roll < 0.7:
+        _engagement_action(sim, rng, snapshot)
+        return
     customer = rng.choice(customers)
     follower = rng.choice(customer["follow_users"])["userid"]
     ext = customer["external_userid"]
-    if roll < 0.75:
+    if roll < 0.8:
         sim.post(f"/customers/{ext}/delete_member", json={"userid": follower}).raise_for_status()
-    elif roll < 0.85:
+    elif roll < 0.88:
         sim.post(
             f"/members/{follower}/delete_customer", json={"external_userid": ext}
         ).raise_for_status()
@@ -300,6 +303,46 @@ def _one_action(sim: httpx.Client, rng: random.Random) -> None:
             f"/members/{follower}/edit_customer",
             json={"external_userid": ext, "add_tag": rng.sample(tags, k=min(2, len(tags)))},
         ).raise_for_status()
+
+
+def _engagement_action(sim: httpx.Client, rng: random.Random, snapshot: dict) -> None:
+    """Staff answer what Qike asked of them in the WeCom client: they send the mass messages
+    waiting for them and publish moments; customers comment on and like what they see."""
+    if rng.random() < 0.4:
+        sim.post("/groupmsg/confirm_all").raise_for_status()
+        return
+    act_on_a_moment(sim, rng, snapshot)
+
+
+COMMENTS = ["好看！", "多少钱？", "已下单", "周末去店里看看", "有优惠吗？"]
+
+
+def act_on_a_moment(sim: httpx.Client, rng: random.Random, snapshot: dict) -> None:
+    """A staff member publishes a moment waiting for them, or a customer of one who published
+    comments or likes it."""
+    moments = [
+        m
+        for m in sim.get("/moments").raise_for_status().json()
+        if m["ready"] and not m["cancelled"]
+    ]
+    moment = rng.choice(moments)  # IndexError (logged, skipped) while there is none
+    path = f"/moments/{moment['moment_id']}"
+    waiting = [s["userid"] for s in moment["senders"] if not s["publish_status"]]
+    published = [s["userid"] for s in moment["senders"] if s["publish_status"]]
+    if waiting and (not published or rng.random() < 0.5):
+        sim.post(f"{path}/publish", json={"userid": rng.choice(waiting)}).raise_for_status()
+        return
+    sender = rng.choice(published)
+    fans = [
+        c["external_userid"]
+        for c in snapshot["customers"]
+        if any(f["userid"] == sender for f in c["follow_users"])
+    ]
+    body = {"userid": sender, "external_userid": rng.choice(fans)}
+    if rng.random() < 0.5:
+        sim.post(f"{path}/like", json=body).raise_for_status()
+    else:
+        sim.post(f"{path}/comment", json={**body, "text": rng.choice(COMMENTS)}).raise_for_status()
 
 
 def _random_name(rng: random.Random) -> str:
