@@ -118,6 +118,8 @@ def test_the_editor_saves_library_items_in_the_chosen_order(ops, world):
     assert again.status_code == 302
     saved.refresh_from_db()
     assert saved.item_ids == [first.pk, second.pk]
+    listed = ops.get("/welcome/").content.decode().split(f'data-message="{saved.pk}"')[1]
+    assert "+ 2 library items" in listed.split("</tr>")[0]  # the list counts library items too
 
 
 def test_a_deleted_item_shows_as_missing_and_saving_drops_it(ops, world):

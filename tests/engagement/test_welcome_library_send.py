@@ -170,6 +170,8 @@ def test_library_media_wecom_dropped_early_is_forgotten_and_sent_again(sim, sim_
     assert sim_media(sim, sim_corp, retried_id).content == PNG
     send = WelcomeSend.objects.get(corp=corp, welcome_code=later["welcome_code"])
     assert send.status == SendStatus.SENT
+    poster.refresh_from_db()
+    assert poster.sent_count == 2  # 甲 and 乙: the retry for 乙 is not a third send
 
 
 def test_an_item_deleted_after_it_was_picked_is_skipped(sim, sim_corp, corp, admin):

@@ -606,6 +606,7 @@ def attachments_for_send(
     customer: Customer | int | None = None,
     campaign_ref: str = "",
     wecom: WeComClient | None = None,
+    count: bool = True,
 ) -> list[dict]:
     """WeCom `attachments` for the items, in order, ready to send now.
 
@@ -616,7 +617,8 @@ def attachments_for_send(
     missing or within `MEDIA_SAFETY_MARGIN` of WeCom's 3 days. Tracked links point at /l/<token>/,
     per customer when `customer` (a Customer or its pk) is given; `campaign_ref` labels the send.
     Text items are skipped (`text_of`). Each call counts as one send of every attached item, so
-    call it once per real send; use `validate_attachments` for checks and previews.
+    call it once per real send (count=False when building the same send again, e.g. a retry);
+    use `validate_attachments` for checks and previews.
     Raises ValidationError for unknown or foreign ids and kinds the purpose does not take;
     WeComError if an upload is refused."""
     attachable = _checked(corp, item_ids, purpose)
@@ -630,7 +632,8 @@ def attachments_for_send(
             result = [build(client, item, person, campaign_ref) for item in attachable]
     else:
         result = [build(wecom, item, person, campaign_ref) for item in attachable]
-    _count_sent([item.pk for item in attachable])
+    if count:
+        _count_sent([item.pk for item in attachable])
     return result
 
 

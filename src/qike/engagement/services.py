@@ -900,9 +900,9 @@ class Outgoing:
         return [item.pk for item in self.items if item.kind != ContentKind.TEXT]
 
 
-def _payload(corp: Corp, wecom: WeComClient, out: Outgoing) -> list[dict]:
+def _payload(corp: Corp, wecom: WeComClient, out: Outgoing, *, retry: bool = False) -> list[dict]:
     """send_welcome_msg's attachments: the own ones, then the library's with fresh media ids and
-    links tracked for this customer."""
+    links tracked for this customer (a retry does not count the items as sent again)."""
     payload = wecom_attachments(corp, wecom, out.attachments)
     if out.item_ids:
         payload += _library().attachments_for_send(
@@ -912,6 +912,7 @@ def _payload(corp: Corp, wecom: WeComClient, out: Outgoing) -> list[dict]:
             customer=out.customer,
             campaign_ref=out.campaign_ref,
             wecom=wecom,
+            count=not retry,
         )
     return payload
 
@@ -933,7 +934,7 @@ def _send(corp: Corp, wecom: WeComClient, send: WelcomeSend, out: Outgoing) -> N
         forget_media(own)
         if out.item_ids:
             _library().forget_media(corp=corp, item_ids=out.item_ids)
-        payload = _payload(corp, wecom, out)
+        payload = _payload(corp, wecom, out, retry=True)
         if _too_old(send):  # the uploads took the rest of the 20 seconds
             raise CodeTooOld from exc
         wecom.send_welcome_msg(welcome_code=send.welcome_code, text=out.text, attachments=payload)
