@@ -44,6 +44,8 @@ def _draft(payload: CampaignIn) -> services.Draft:
         external_userids=payload.external_userids,
         follower_rule=payload.follower_rule,
         scheduled_at=payload.scheduled_at,
+        auto_remind=payload.auto_remind,
+        remind_after=payload.remind_after_hours,
     )
 
 
@@ -65,6 +67,9 @@ def _data(campaign: Campaign, counts: dict[str, int]) -> dict:
         "polled_at": campaign.polled_at,
         "error": campaign.error,
         "counts": counts,
+        "auto_remind": campaign.auto_remind,
+        "remind_after_hours": campaign.remind_after,
+        "next_auto_remind_at": services.next_auto_remind_at(campaign),
     }
 
 
@@ -76,6 +81,7 @@ def _detail(campaign: Campaign) -> dict:
         "preflight": campaign.preflight,
         "plan": campaign.plan,
         "staff": [{**row, "counts": dict(row["counts"])} for row in services.staff_rows(campaign)],
+        "reminders": services.reminder_rows(campaign),
         "history": list(
             campaign.snapshots.values("at", "sent", "pending", "skipped", "failed", "cancelled")
         ),

@@ -18,6 +18,16 @@ TITLE_MAX = 64
 TEXT_MAX_BYTES = 4000  # WeCom: text.content ≤ 4000 bytes
 MAX_ATTACHMENTS = 9
 RECIPIENTS_PER_CALL = 10_000  # WeCom: external_userid ≤ 10,000 per add_msg_template
+# Automatic reminders to staff who have not sent, in hours after dispatch. Three steps at most:
+# WeCom takes 3 reminders per message in 24 hours, and 2 h / 6 h / 20 h spread them over a
+# working day while leaving the last within the day a customer is still worth reaching.
+DEFAULT_REMIND_AFTER = [2, 6, 20]
+REMIND_STEPS_MAX = 3
+REMIND_AFTER_MAX_HOURS = 7 * 24  # a campaign is followed for 7 days after it was sent
+
+
+def default_remind_after() -> list[int]:
+    return list(DEFAULT_REMIND_AFTER)
 
 
 class LimitRule(models.TextChoices):
@@ -98,6 +108,13 @@ class Campaign(CorpOwned):
     polled_at = models.DateTimeField(_("last checked"), null=True, blank=True)
     # While a poll runs: {"done", "total" (WeCom messages), "results" (customer rows read), "at"}.
     progress = models.JSONField(default=dict, blank=True)
+    auto_remind = models.BooleanField(_("remind staff who have not sent it"), default=True)
+    remind_after = models.JSONField(
+        _("remind after (hours)"), default=default_remind_after, blank=True
+    )
+    # Automatic steps the job has taken (claimed before the reminders go out, so a second run of
+    # the job never reminds twice for the same step).
+    auto_reminds_done = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -134,7 +151,6 @@ class CampaignMessage(CorpOwned):
     errcode = models.IntegerField(default=0)
     attempted_at = models.DateTimeField(null=True, blank=True)  # add_msg_template was called
     send_time = models.DateTimeField(null=True, blank=True)
-    reminders = models.JSONField(default=list, blank=True)  # ISO times of remind_groupmsg_send
 
     class Meta:
         ordering = ["id"]
@@ -142,6 +158,25 @@ class CampaignMessage(CorpOwned):
 
     def __str__(self) -> str:
         return f"{self.userid} #{self.part}"
+
+
+class Reminder(CorpOwned):
+    """One remind_groupmsg_send WeCom accepted: what the 3-in-24-hours cap counts, and what the
+    results page lists (automatic, or by whom)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="reminders")
+    message = models.ForeignKey(CampaignMessage, on_delete=models.CASCADE, related_name="reminders")
+    at = models.DateTimeField()
+    auto = models.BooleanField(default=False)
+    step = models.PositiveSmallIntegerField(null=True, blank=True)  # automatic: 1, 2, 3
+    by = models.CharField(max_length=150, blank=True)  # who clicked (manual reminders)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["message", "at"], name="campaigns_reminder_msg_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} @ {self.at}"
 
 
 class DeliveryStatus(models.TextChoices):

@@ -33,6 +33,14 @@ class CampaignIn(Schema):
     scheduled_at: dt.datetime | None = Field(
         None, description="Send at this time (with a time zone, in the future); now if omitted."
     )
+    auto_remind: bool = Field(
+        True, description="Remind staff who have not sent it, automatically (on by default)."
+    )
+    remind_after_hours: list[int] | None = Field(
+        None,
+        description="When, in whole hours after sending: 1 to 3 rising values within 168; "
+        "[2, 6, 20] if omitted. Ignored when auto_remind is false.",
+    )
 
 
 class SkippedOut(Schema):
@@ -85,6 +93,13 @@ class CampaignOut(Schema):
     polled_at: dt.datetime | None
     error: str
     counts: CountsOut
+    auto_remind: bool
+    remind_after_hours: list[int] = Field(..., description="Empty when auto_remind is false.")
+    next_auto_remind_at: dt.datetime | None = Field(
+        ...,
+        description="When the next automatic reminder is due; null when none will come "
+        "(off, all taken, or the campaign no longer waits for staff).",
+    )
 
 
 class StaffOut(Schema):
@@ -99,6 +114,15 @@ class StaffOut(Schema):
     reminders: int = Field(..., description="Reminders in the last 24 hours (at most 3).")
     next_remind_at: dt.datetime | None
     counts: dict[str, int]
+
+
+class ReminderOut(Schema):
+    userid: str
+    name: str
+    at: dt.datetime
+    auto: bool = Field(..., description="Sent by the automatic schedule.")
+    step: int | None = Field(..., description="Automatic: which step (1, 2, 3).")
+    by: str = Field(..., description="Manual: who asked (empty when not known).")
 
 
 class SnapshotOut(Schema):
@@ -122,6 +146,7 @@ class CampaignDetailOut(CampaignOut):
     preflight: dict
     plan: dict
     staff: list[StaffOut]
+    reminders: list[ReminderOut] = Field(..., description="Every reminder sent, oldest first.")
     history: list[SnapshotOut]
 
 

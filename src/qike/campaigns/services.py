@@ -13,7 +13,11 @@ WeCom's rules (API-FACTS §3.6, §6, §8) and how Qike keeps them:
   job reads get_groupmsg_task and get_groupmsg_send_result (status 0 not sent, 1 sent, 2 not a
   friend, 3 at the receiving limit);
 - remind_groupmsg_send: at most 3 per message in 24 hours (WeCom answers 41094 beyond), so Qike
-  never asks a fourth time; cancel_groupmsg_send stops only what was not sent yet.
+  never asks a fourth time, counting the console's reminders and the automatic ones together;
+  cancel_groupmsg_send stops only what was not sent yet.
+Automatic reminders (on by default, 2 h / 6 h / 20 h after dispatch): a job takes each step when
+its time comes on Qike's clock; it polls first, so only staff still waiting are reminded, and a
+staff member the cap holds at that step is skipped for it (not reminded later in its place).
 Days and months are Asia/Shanghai calendar days, as WeCom counts them.
 """
 
@@ -25,6 +29,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -42,6 +47,8 @@ from qike.campaigns.models import (
     LIVE,
     MAX_ATTACHMENTS,
     RECIPIENTS_PER_CALL,
+    REMIND_AFTER_MAX_HOURS,
+    REMIND_STEPS_MAX,
     TEXT_MAX_BYTES,
     TITLE_MAX,
     WECOM_RESULT,
@@ -55,7 +62,9 @@ from qike.campaigns.models import (
     LimitRule,
     MessageStatus,
     Receipt,
+    Reminder,
     Snapshot,
+    default_remind_after,
 )
 from qike.core import clock
 from qike.core.models import Corp
@@ -181,6 +190,8 @@ class Draft:
     external_userids: Sequence[str] = ()
     follower_rule: str = FollowerRule.FIRST
     scheduled_at: dt.datetime | None = None
+    auto_remind: bool = True
+    remind_after: Sequence[object] | None = None  # hours after dispatch; None: 2, 6, 20
 
 
 @dataclass
@@ -192,6 +203,8 @@ class Checked:
     external_userids: list[str]
     follower_rule: str
     scheduled_at: dt.datetime | None
+    auto_remind: bool = True
+    remind_after: list[int] = field(default_factory=default_remind_after)
 
 
 def _library():
@@ -256,6 +269,42 @@ def _known_customers(corp: Corp, ids: list[str]) -> set[str]:
     return {e for e in rows.values_list("external_userid", flat=True).iterator() if e in wanted}
 
 
+def _hours(value: object) -> int:
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    raise ValueError(value)
+
+
+def clean_remind_after(raw: Sequence[object] | None) -> list[int]:
+    """The automatic reminders' schedule: 1 to 3 whole hours after dispatch, rising, within the
+    7 days a campaign is followed. None is the default (2, 6, 20)."""
+    if raw is None:
+        return default_remind_after()
+    try:
+        hours = [_hours(h) for h in raw]
+    except ValueError as exc:
+        raise ValidationError(
+            _("The reminder schedule is whole hours after sending, like 2, 6, 20.")
+        ) from exc
+    if not 1 <= len(hours) <= REMIND_STEPS_MAX:
+        raise ValidationError(
+            _("Give 1 to %(n)d reminder times (WeCom allows 3 reminders in 24 hours).")
+            % {"n": REMIND_STEPS_MAX}
+        )
+    if any(not 1 <= h <= REMIND_AFTER_MAX_HOURS for h in hours):
+        raise ValidationError(
+            _("Each reminder time is between 1 and %(n)d hours after sending.")
+            % {"n": REMIND_AFTER_MAX_HOURS}
+        )
+    if any(b <= a for a, b in pairwise(hours)):
+        raise ValidationError(_("The reminder times must rise, like 2, 6, 20."))
+    return hours
+
+
 def check(*, access: Access, draft: Draft) -> Checked:
     """The draft, cleaned; ValidationError with a clear message on bad input (nothing saved)."""
     require_campaigns(access)
@@ -273,6 +322,9 @@ def check(*, access: Access, draft: Draft) -> Checked:
         if at <= clock.now():
             raise ValidationError(_("The send time is in the past; choose a later time."))
     title = (draft.title or "").strip() or (text.splitlines()[0] if text else _("Mass message"))
+    auto_remind = bool(draft.auto_remind)
+    # Off: the schedule is not used, so a leftover value in the form is not an error.
+    remind_after = clean_remind_after(draft.remind_after) if auto_remind else []
     return Checked(
         title=title[:TITLE_MAX],
         text=text,
@@ -281,6 +333,8 @@ def check(*, access: Access, draft: Draft) -> Checked:
         external_userids=ids,
         follower_rule=rule,
         scheduled_at=at,
+        auto_remind=auto_remind,
+        remind_after=remind_after,
     )
 
 
@@ -553,6 +607,8 @@ def create(*, access: Access, draft: Draft) -> Campaign:
             status=CampaignStatus.SCHEDULED,
             scheduled_at=checked.scheduled_at,
             preflight=summary,
+            auto_remind=checked.auto_remind,
+            remind_after=checked.remind_after,
             created_by=(actor.name if actor else "")[:150],
             created_at=clock.now(),
         )
@@ -568,6 +624,8 @@ def create(*, access: Access, draft: Draft) -> Campaign:
                 "follower_rule": checked.follower_rule,
                 "scheduled_at": checked.scheduled_at.isoformat() if checked.scheduled_at else None,
                 "preflight": summary,
+                "auto_remind": checked.auto_remind,
+                "remind_after": checked.remind_after,
             },
         )
         if checked.scheduled_at is None:
@@ -1157,17 +1215,27 @@ def refresh_now(*, access: Access, campaign: Campaign) -> dict[str, int]:
 # --- remind and cancel --------------------------------------------------------------------------------
 
 
-def _recent(message: CampaignMessage, now: dt.datetime) -> list[dt.datetime]:
-    times = [dt.datetime.fromisoformat(t) for t in message.reminders]
-    return [t for t in times if t > now - REMIND_WINDOW]
+def _recent_times(message_ids: Iterable[int], now: dt.datetime) -> dict[int, list[dt.datetime]]:
+    """Per message: the reminders WeCom counts now (the last 24 hours), manual and automatic."""
+    found: dict[int, list[dt.datetime]] = defaultdict(list)
+    rows = Reminder.objects.filter(
+        message_id__in=list(message_ids), at__gt=now - REMIND_WINDOW
+    ).values_list("message_id", "at")
+    for message_id, at in rows:
+        found[message_id].append(at)
+    return found
+
+
+def _held_until(recent: list[dt.datetime]) -> dt.datetime | None:
+    """When a message with these recent reminders may be reminded again (None: now)."""
+    if len(recent) < REMIND_MAX:
+        return None
+    return sorted(recent)[-REMIND_MAX] + REMIND_WINDOW
 
 
 def next_remind_at(message: CampaignMessage) -> dt.datetime | None:
     """When the message may be reminded again (None: now)."""
-    recent = sorted(_recent(message, clock.now()))
-    if len(recent) < REMIND_MAX:
-        return None
-    return recent[-REMIND_MAX] + REMIND_WINDOW
+    return _held_until(_recent_times([message.pk], clock.now())[message.pk])
 
 
 @dataclass
@@ -1176,24 +1244,29 @@ class Reminded:
     held: dict[str, dt.datetime] = field(default_factory=dict)  # userid → may remind again at
 
 
-def remind(*, access: Access, campaign: Campaign, userid: str = "") -> Reminded:
-    """Remind the staff members (all, or one) who have not sent yet; a message already reminded
-    3 times in the last 24 hours is held, as WeCom would refuse it (41094)."""
-    require_campaigns(access)
-    if campaign.status != CampaignStatus.DISPATCHED:
-        raise ValidationError(_("Only a campaign waiting for staff can be reminded."))
-    poll(corp=access.corp, campaign=campaign)  # who has sent meanwhile is not reminded
+def _waiting(campaign: Campaign, userid: str = "") -> list[CampaignMessage]:
     messages = CampaignMessage.objects.filter(campaign=campaign, status=MessageStatus.WAITING)
     if userid:
         messages = messages.filter(userid=userid)
-    messages = list(messages)
-    if not messages:
-        raise ValidationError(_("Nobody is waiting to send this campaign."))
+    return list(messages)
+
+
+def send_reminders(
+    *, corp: Corp, campaign: Campaign, messages: list[CampaignMessage], step: int | None = None
+) -> Reminded:
+    """Remind the senders of `messages` (remind_groupmsg_send), used by the console, the API and
+    the automatic job (`step`: which automatic step, None for a person's click). A message
+    already reminded 3 times in the last 24 hours, by anyone, is held: WeCom would refuse it
+    (41094). Each reminder WeCom accepts is recorded at once, so a failure later in the loop
+    loses none of them."""
     done = Reminded()
     now = clock.now()
-    with client_for(access.corp) as client:
+    recent = _recent_times((m.pk for m in messages), now)
+    actor = current_actor()
+    by = "" if step is not None or actor is None else actor.name[:150]
+    with client_for(corp) as client:
         for message in messages:
-            later = next_remind_at(message)
+            later = _held_until(recent[message.pk])
             if later is not None:
                 done.held[message.userid] = later
                 continue
@@ -1207,16 +1280,118 @@ def remind(*, access: Access, campaign: Campaign, userid: str = "") -> Reminded:
                     done.held[message.userid] = now
                     continue
                 raise
-            message.reminders = [t.isoformat() for t in _recent(message, now)] + [now.isoformat()]
-            message.save(update_fields=["reminders"])
+            Reminder.objects.create(
+                corp=corp,
+                campaign=campaign,
+                message=message,
+                at=now,
+                auto=step is not None,
+                step=step,
+                by=by,
+            )
             done.reminded.append(message.userid)
-    record(
-        corp=access.corp,
-        action="campaigns.remind",
-        target=campaign,
-        after={"reminded": done.reminded, "held": sorted(done.held)},
-    )
+    after: dict = {"reminded": done.reminded, "held": sorted(done.held), "auto": step is not None}
+    if step is not None:
+        after["step"] = step
+    record(corp=corp, action="campaigns.remind", target=campaign, after=after)
     return done
+
+
+def remind(*, access: Access, campaign: Campaign, userid: str = "") -> Reminded:
+    """Remind the staff members (all, or one) who have not sent yet, now (a person's click)."""
+    require_campaigns(access)
+    if campaign.status != CampaignStatus.DISPATCHED:
+        raise ValidationError(_("Only a campaign waiting for staff can be reminded."))
+    poll(corp=access.corp, campaign=campaign)  # who has sent meanwhile is not reminded
+    messages = _waiting(campaign, userid)
+    if not messages:
+        raise ValidationError(_("Nobody is waiting to send this campaign."))
+    return send_reminders(corp=access.corp, campaign=campaign, messages=messages)
+
+
+# --- automatic reminders -----------------------------------------------------------------------------
+
+
+def _step_at(campaign: Campaign, index: int) -> dt.datetime:
+    return campaign.dispatched_at + dt.timedelta(hours=int(campaign.remind_after[index]))
+
+
+def next_auto_remind_at(campaign: Campaign) -> dt.datetime | None:
+    """When the next automatic reminder is due (None: none will come). A time already past
+    means the job takes it at its next run."""
+    if (
+        not campaign.auto_remind
+        or campaign.status != CampaignStatus.DISPATCHED
+        or campaign.dispatched_at is None
+        or campaign.auto_reminds_done >= len(campaign.remind_after or [])
+    ):
+        return None
+    return _step_at(campaign, campaign.auto_reminds_done)
+
+
+def _due_step(campaign: Campaign, now: dt.datetime) -> int | None:
+    """The index of the latest step whose time has come and that was not taken. Steps missed
+    while the job did not run collapse into one reminder: staff are not reminded twice at once."""
+    if campaign.dispatched_at is None:
+        return None
+    steps = range(campaign.auto_reminds_done, len(campaign.remind_after or []))
+    due = [i for i in steps if _step_at(campaign, i) <= now]
+    return due[-1] if due else None
+
+
+def auto_remind_candidates() -> QuerySet[Campaign]:
+    """Campaigns followed now whose automatic reminders are on (the steps are checked one by one:
+    the schedule is per campaign)."""
+    return open_campaigns().filter(auto_remind=True)
+
+
+def auto_remind(*, campaign_id: int) -> Reminded | None:
+    """Take the campaign's due automatic step, if any: claim it (a second run of the job finds
+    it taken), ask WeCom who has sent, and remind those still waiting. Never for a campaign
+    cancelled, finished or failed; None when no step was due."""
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().filter(pk=campaign_id).first()
+        if (
+            campaign is None
+            or not campaign.auto_remind
+            or campaign.status != CampaignStatus.DISPATCHED
+        ):
+            return None
+        index = _due_step(campaign, clock.now())
+        if index is None:
+            return None
+        campaign.auto_reminds_done = index + 1
+        campaign.save(update_fields=["auto_reminds_done"])
+    try:
+        poll(corp=campaign.corp, campaign=campaign)  # who has sent meanwhile is not reminded
+    except WeComError:
+        # Nobody was reminded: give the step back, so the job's next run tries it again.
+        Campaign.objects.filter(pk=campaign.pk, auto_reminds_done=index + 1).update(
+            auto_reminds_done=index
+        )
+        raise
+    if campaign.status != CampaignStatus.DISPATCHED:
+        return Reminded()
+    messages = _waiting(campaign)
+    if not messages:
+        return Reminded()
+    return send_reminders(corp=campaign.corp, campaign=campaign, messages=messages, step=index + 1)
+
+
+def reminder_rows(campaign: Campaign) -> list[dict]:
+    """Every reminder of the campaign, oldest first: to whom, when, automatic or by whom."""
+    rows = Reminder.objects.filter(campaign=campaign).select_related("message__staff")
+    return [
+        {
+            "userid": r.message.userid,
+            "name": r.message.staff.name,
+            "at": r.at,
+            "auto": r.auto,
+            "step": r.step,
+            "by": r.by,
+        }
+        for r in rows
+    ]
 
 
 def cancel(*, access: Access, campaign: Campaign) -> Campaign:
@@ -1269,7 +1444,9 @@ def cancel(*, access: Access, campaign: Campaign) -> Campaign:
 def staff_rows(campaign: Campaign) -> list[dict]:
     """Per sending staff member: their messages' state, customers per status, reminders."""
     per_staff: dict[int, dict] = {}
-    for message in CampaignMessage.objects.filter(campaign=campaign).select_related("staff"):
+    messages = list(CampaignMessage.objects.filter(campaign=campaign).select_related("staff"))
+    recent = _recent_times((m.pk for m in messages), clock.now())
+    for message in messages:
         row = per_staff.setdefault(
             message.staff_id,
             {
@@ -1284,8 +1461,8 @@ def staff_rows(campaign: Campaign) -> list[dict]:
         )
         if message.status in FOLLOWED and row["status"] != MessageStatus.WAITING:
             row["status"] = message.status
-        row["reminders"] = max(row["reminders"], len(_recent(message, clock.now())))
-        row["next_remind_at"] = row["next_remind_at"] or next_remind_at(message)
+        row["reminders"] = max(row["reminders"], len(recent[message.pk]))
+        row["next_remind_at"] = row["next_remind_at"] or _held_until(recent[message.pk])
     found = (
         Delivery.objects.filter(campaign=campaign, message__isnull=False)
         .values_list("staff_id", "status")

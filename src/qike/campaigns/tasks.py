@@ -1,5 +1,6 @@
-"""Jobs of mass messages: dispatch (now, or when a scheduled campaign is due, on Qike's clock) and
-follow the staff confirmations and customer results while campaigns wait for staff."""
+"""Jobs of mass messages: dispatch (now, or when a scheduled campaign is due, on Qike's clock),
+follow the staff confirmations and customer results while campaigns wait for staff, and remind
+staff who have not sent when a campaign's automatic reminder is due."""
 
 from __future__ import annotations
 
@@ -45,6 +46,21 @@ def poll_open() -> int:
     return changed
 
 
+def remind_due() -> int:
+    """Take every due automatic reminder step; returns the staff members reminded. One campaign
+    failing does not stop the others."""
+    reminded = 0
+    with acting(Actor(via="job", name="campaigns")):
+        for campaign_id in list(services.auto_remind_candidates().values_list("pk", flat=True)):
+            try:
+                done = services.auto_remind(campaign_id=campaign_id)
+            except Exception:
+                log.exception("campaigns.auto_remind_failed campaign=%s", campaign_id)
+                continue
+            reminded += len(done.reminded) if done else 0
+    return reminded
+
+
 @periodic(crontab(minute="*"))
 def dispatch_due_job() -> int:
     return dispatch_due()
@@ -53,3 +69,8 @@ def dispatch_due_job() -> int:
 @periodic(crontab(minute="*/10"))
 def poll_campaigns_job() -> int:
     return poll_open()
+
+
+@periodic(crontab(minute="*/5"))
+def remind_due_job() -> int:
+    return remind_due()

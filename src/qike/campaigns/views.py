@@ -4,6 +4,7 @@ pre-flight step, and the results page (counts over time, per staff member, per c
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -15,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from qike.campaigns import services
-from qike.campaigns.models import DeliveryStatus, FollowerRule, LimitRule
+from qike.campaigns.models import DEFAULT_REMIND_AFTER, DeliveryStatus, FollowerRule, LimitRule
 from qike.console.decorators import console_view
 from qike.org.access import Access, Action
 from qike.wecom.errors import WeComError
@@ -79,6 +80,12 @@ def _scheduled(raw: str) -> dt.datetime | None:
     return timezone.make_aware(naive, timezone.get_current_timezone())
 
 
+def _remind_after(raw: str) -> list[str] | None:
+    """ "2, 6, 20" (commas, 、 or spaces) as the service reads it; empty: the default schedule."""
+    parts = [p for p in re.split(r"[,，、\s]+", raw.strip()) if p]
+    return parts or None
+
+
 def _draft(request: HttpRequest) -> services.Draft:
     post = request.POST
     segment = post.get("segment", "").strip()
@@ -94,6 +101,8 @@ def _draft(request: HttpRequest) -> services.Draft:
         external_userids=post.get("customers", "").split(),
         follower_rule=post.get("follower_rule", FollowerRule.FIRST),
         scheduled_at=_scheduled(post.get("scheduled_at", "")),
+        auto_remind=post.get("auto_remind") == "on",
+        remind_after=_remind_after(post.get("remind_after", "")),
     )
 
 
@@ -109,6 +118,7 @@ def _compose(request: HttpRequest, access: Access, **extra) -> HttpResponse:
             "form": request.POST if request.method == "POST" else {},
             "chosen_items": request.POST.getlist("items") if request.method == "POST" else [],
             "limit_rule": LimitRule(services.limit_rule_of(access.corp)).label,
+            "default_remind_after": ", ".join(str(h) for h in DEFAULT_REMIND_AFTER),
             **extra,
         },
         status=400 if problem else 200,
@@ -169,6 +179,9 @@ def campaign_detail(request: HttpRequest, access: Access, pk: int) -> HttpRespon
             "counts": counts,
             "history": history,
             "staff": _with_labels(services.staff_rows(campaign)),
+            "reminders": services.reminder_rows(campaign),
+            "next_auto_remind_at": services.next_auto_remind_at(campaign),
+            "remind_after": ", ".join(str(h) for h in campaign.remind_after or []),
             "page": page,
             "status": status,
             "statuses": DeliveryStatus.choices,

@@ -93,6 +93,9 @@ class Command(BaseCommand):
                 self.stdout.write(f"synced: {json.dumps(report.as_dict(), ensure_ascii=False)}")
                 demo["synced"] = True
                 _save_demo(home, demo)
+            if not demo.get("showcase"):
+                demo["showcase"] = _showcase(corp, self.stderr)
+                _save_demo(home, demo)
             self._announce(qike_url, sim_url, corp, password, time.monotonic() - started)
             if traffic > 0:
                 threading.Thread(
@@ -375,6 +378,25 @@ def _install_front_end(home: Path, err) -> None:
         assets.install(home)
     except assets.AssetsError as exc:
         err.write(f"warning: {exc}\nthe console runs without charts until `qike assets` succeeds")
+
+
+def _showcase(corp: Corp, err) -> dict:
+    """Library items, a welcome message, quick replies, segments and a live code, so the demo's
+    pages show something; a failure is reported and the demo goes on without them."""
+    from django.contrib.auth.models import User
+
+    from qike.audit.services import Actor, acting
+    from qike.core.demo_content import seed_showcase
+    from qike.org.access import access_for
+
+    admin = User.objects.get(username=ADMIN_USERNAME)
+    try:
+        with acting(Actor(user_id=admin.pk, name=ADMIN_USERNAME, via="command")):
+            return seed_showcase(access_for(admin, corp))
+    except Exception as exc:  # the demo is still worth running without its showcase
+        log.exception("demo.showcase_failed")
+        err.write(f"could not add the demo content: {exc}")
+        return {"failed": str(exc)}
 
 
 def _ensure_admin(home: Path) -> str:
