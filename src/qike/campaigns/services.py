@@ -67,6 +67,7 @@ from qike.campaigns.models import (
     default_remind_after,
 )
 from qike.core import clock
+from qike.core.aggregates import counts_per
 from qike.core.models import Corp
 from qike.core.services import client_for
 from qike.customers.models import Customer, FollowRelation, RelationStatus, TimelineKind
@@ -1484,13 +1485,7 @@ def deliveries(campaign: Campaign, status: str = "") -> QuerySet[Delivery]:
 
 
 def status_counts(campaigns: Iterable[Campaign]) -> dict[int, dict[str, int]]:
-    ids = [c.pk for c in campaigns]
-    found: dict[int, dict[str, int]] = {pk: {} for pk in ids}
-    rows = (
-        Delivery.objects.filter(campaign_id__in=ids)
-        .values_list("campaign_id", "status")
-        .annotate(n=Count("id"))
+    found = counts_per(
+        Delivery.objects.all(), owner="campaign_id", value="status", owners=campaigns
     )
-    for campaign_id, status, n in rows:
-        found[campaign_id][status] = n
     return {pk: groups(by_status) for pk, by_status in found.items()}

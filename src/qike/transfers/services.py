@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 from qike.audit.context import current_actor
 from qike.audit.services import record
 from qike.core import clock
+from qike.core.aggregates import counts_per
 from qike.core.models import Corp
 from qike.core.services import client_for
 from qike.customers.handover import move_with_customer
@@ -649,16 +650,9 @@ def open_transfers() -> QuerySet[Transfer]:
 
 def status_counts(transfers: Iterable[Transfer]) -> dict[int, dict[str, int]]:
     """{transfer id: {status: count}} in one query."""
-    ids = [t.pk for t in transfers]
-    counts: dict[int, dict[str, int]] = {pk: {} for pk in ids}
-    rows = (
-        TransferItem.objects.filter(transfer_id__in=ids)
-        .values_list("transfer_id", "status")
-        .annotate(n=Count("id"))
+    return counts_per(
+        TransferItem.objects.all(), owner="transfer_id", value="status", owners=transfers
     )
-    for transfer_id, status, n in rows:
-        counts[transfer_id][status] = n
-    return counts
 
 
 def refresh_now(*, access: Access, transfer: Transfer) -> dict[str, str]:
