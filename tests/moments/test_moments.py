@@ -65,8 +65,9 @@ def test_moment_with_comments_and_likes(corp, sim_corp, users, userids, vip):
     react(sim_corp, moment.moment_id, "comment", a, fan, "很好看")
     react(sim_corp, moment.moment_id, "like", a, liker)
     react(sim_corp, moment.moment_id, "like", b, other)
+    advance(sim_corp, 5 * 60)  # the job's next check of a moment younger than an hour
     refresh_moments_job()
-    refresh_moments_job()  # polling again records nothing twice
+    services.refresh(corp=corp, moment=moment)  # asking again records nothing twice
 
     html = page.get(f"/moments/{moment.pk}/").content.decode()
     rows = {u: html.split(f'id="sender-{u}"')[1].split("</tr>")[0] for u in (a, b, c)}
@@ -207,3 +208,29 @@ def test_images_and_a_link_from_the_content_library(corp, sim_corp, users, useri
     sent = sim_corp.get("/moments")[1]
     assert sent["link"]["title"] == "活动页" and sent["visible_type"] == 1
     assert [m.content_kind for m in Moment.objects.order_by("pk")] == ["image", "link"]
+
+
+def test_the_job_asks_less_often_as_a_moment_ages(corp, sim_corp, users, userids):
+    """Every five minutes in the first hour, then every 30 minutes, 3 hours, 12 hours; not at all
+    after 14 days: a moment of many staff must not spend the corp's API allowance."""
+    a = userids[0]
+    page = console(users[Role.OPERATIONS])
+    assert page.post("/moments/new/", {"text": "新品", "staff": [a]}).status_code == 302
+    moment = Moment.objects.get()
+
+    def checked_after(seconds: float) -> bool:
+        advance(sim_corp, seconds)
+        before = Moment.objects.get(pk=moment.pk).checked_at
+        refresh_moments_job()
+        return Moment.objects.get(pk=moment.pk).checked_at != before
+
+    assert checked_after(JOB_SECONDS)  # the job's result
+    assert not checked_after(60) and checked_after(4 * 60)  # young: every 5 minutes
+    advance(sim_corp, 3600)
+    assert checked_after(0)
+    assert not checked_after(10 * 60) and checked_after(20 * 60)  # a day: every 30 minutes
+    advance(sim_corp, 3 * 86400)
+    assert checked_after(0)
+    assert not checked_after(3600) and checked_after(11 * 3600)  # older: every 12 hours
+    advance(sim_corp, 14 * 86400)
+    assert not checked_after(0)  # followed for 14 days only

@@ -51,6 +51,16 @@ MAX_DEPARTMENTS = 100
 MAX_TAGS = 100
 JOB_VALID = dt.timedelta(hours=24)  # WeCom keeps a jobid's result 24 hours
 FOLLOW_FOR = dt.timedelta(days=14)  # comments and likes are polled this long after creation
+# How often the job asks WeCom about a moment, by its age: each check costs two calls per staff
+# member who published (reach, comments), so a moment of thousands of staff polled every five
+# minutes for two weeks would spend the corp's API allowance; most comments come early.
+CHECK_EVERY = (
+    (dt.timedelta(hours=1), dt.timedelta(minutes=5)),
+    (dt.timedelta(days=1), dt.timedelta(minutes=30)),
+    (dt.timedelta(days=3), dt.timedelta(hours=3)),
+    (FOLLOW_FOR, dt.timedelta(hours=12)),
+)
+CHECK_SLACK = dt.timedelta(minutes=1)  # the job runs every 5 minutes; a check takes a moment
 
 
 # --- who may ---------------------------------------------------------------------------------
@@ -467,6 +477,15 @@ def refresh_now(*, access: Access, moment: Moment) -> Changes:
     if moment.corp_id != access.corp.pk:
         raise Http404
     return refresh(corp=access.corp, moment=moment)
+
+
+def due_for_check(moment: Moment, now: dt.datetime) -> bool:
+    """Whether the periodic job should ask WeCom about the moment now (see CHECK_EVERY)."""
+    if moment.status == MomentStatus.CREATING or moment.checked_at is None:
+        return True
+    age = now - moment.created_at
+    every = next((every for under, every in CHECK_EVERY if age < under), None)
+    return every is not None and now - moment.checked_at >= every - CHECK_SLACK
 
 
 def open_moments() -> QuerySet[Moment]:

@@ -1,6 +1,7 @@
 """Following moments: WeCom reports nothing by callback, so jobs poll. A new task is checked as
 soon as it is recorded; every open moment (job running, or created within FOLLOW_FOR) is checked
-every five minutes: the job's result, publish statuses, reach, comments and likes."""
+when due — every five minutes in its first hour, then less often as it ages (CHECK_EVERY) —: the
+job's result, publish statuses, reach, comments and likes."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import logging
 from huey import crontab
 
 from qike.audit.services import Actor, acting
+from qike.core import clock
 from qike.jobs import periodic, task
 from qike.moments import services
 from qike.moments.models import Moment
@@ -31,8 +33,11 @@ def refresh_moments_job() -> int:
     """One moment's (or corp's) WeCom trouble does not stop the others; it is logged and the next
     run tries again."""
     changed = 0
+    now = clock.now()
     with acting(Actor(via="job", name="moments")):
         for moment in services.open_moments():
+            if not services.due_for_check(moment, now):
+                continue
             try:
                 changed += bool(services.refresh(corp=moment.corp, moment=moment))
             except Exception:
