@@ -385,3 +385,37 @@ def test_pages_in_chinese(world, client) -> None:
     bad = client.post("/content/new/", {"kind": "link", "url": "https://e.com"})
     assert "链接需要标题。" in page_text(bad)
     assert "链接不存在" in page_text(client.get("/l/unknown/"))
+
+
+def test_an_item_in_use_says_where_and_a_scheduled_mass_message_keeps_it(world, as_user) -> None:
+    from qike.campaigns.models import Campaign, CampaignStatus
+    from qike.core import clock
+    from qike.engagement.models import QuickReply, QuickReplyGroup, WelcomeMessage
+
+    corp = world.corp
+    poster = item(corp, "link", "秋季目录", url="https://example.com/autumn")
+    WelcomeMessage.objects.create(corp=corp, name="新客欢迎", text="你好", item_ids=[poster.pk])
+    group = QuickReplyGroup.objects.create(corp=corp, name="售前")
+    QuickReply.objects.create(corp=corp, group=group, title="目录在这里").items.add(poster)
+    weekend = Campaign.objects.create(
+        corp=corp,
+        title="周末特惠",
+        item_ids=[poster.pk],
+        status=CampaignStatus.SCHEDULED,
+        scheduled_at=clock.now(),
+        created_at=clock.now(),
+    )
+    client = as_user("admin")
+
+    used_by = page_text(client.get(f"/content/{poster.pk}/")).split('id="used-by"')[1]
+    used_by = used_by.split("</dl>")[0]
+    assert "新客欢迎" in used_by and "目录在这里" in used_by and "周末特惠" in used_by
+
+    refused = client.post(f"/content/{poster.pk}/delete/", follow=True)
+    assert "scheduled mass messages (周末特惠)" in page_text(refused)
+    assert ContentItem.objects.filter(pk=poster.pk).exists()  # nothing lost
+
+    weekend.status = CampaignStatus.CANCELLED
+    weekend.save()
+    assert client.post(f"/content/{poster.pk}/delete/").status_code == 302
+    assert not ContentItem.objects.filter(pk=poster.pk).exists()

@@ -136,6 +136,7 @@ def _editor(
     }
     if item is not None:
         context["stats"] = library.item_stats(item)
+        context["uses"] = library.uses_of(item)
         context["opens"] = (
             LinkOpen.objects.filter(corp=access.corp, item=item)
             .select_related("customer")
@@ -189,7 +190,11 @@ def content_edit(request: HttpRequest, access: Access, pk: int) -> HttpResponse:
 def content_delete(request: HttpRequest, access: Access, pk: int) -> HttpResponse:
     item = _item(access, pk)
     _require_manage(access)
-    library.delete_item(access=access, item=item)
+    try:
+        library.delete_item(access=access, item=item)
+    except ValidationError as exc:
+        flash.error(request, " ".join(exc.messages))
+        return redirect("console:content_edit", item.pk)
     flash.success(request, _("Deleted %(title)s.") % {"title": item.title})
     return redirect("console:content")
 

@@ -54,6 +54,7 @@ from qike.engagement.models import (
     LinkOpen,
     MediaPurpose,
     TrackedLink,
+    WelcomeMessage,
 )
 from qike.engagement.services import check_upload, utf8_len
 from qike.org.access import Access, Action
@@ -341,12 +342,56 @@ def save_item(*, access: Access, data: ItemInput, item: ContentItem | None = Non
     return item
 
 
+@dataclass
+class ItemUses:
+    """Where an item is still used: what deleting it would change."""
+
+    welcome_messages: list[str]
+    quick_replies: list[str]
+    scheduled_campaigns: list[str]
+
+    def __bool__(self) -> bool:
+        return bool(self.welcome_messages or self.quick_replies or self.scheduled_campaigns)
+
+
+def uses_of(item: ContentItem) -> ItemUses:
+    """Welcome messages, quick replies and scheduled mass messages that name the item. (Sent mass
+    messages and moments carried their attachments already.) The JSON lists are read in Python:
+    SQLite has no JSON containment lookup, and a corp has few of these rows."""
+    from qike.campaigns.models import Campaign, CampaignStatus  # campaigns build on the library
+
+    def naming(rows) -> list[str]:
+        return [str(row) for row in rows if item.pk in (row.item_ids or [])]
+
+    return ItemUses(
+        welcome_messages=naming(
+            WelcomeMessage.objects.filter(corp_id=item.corp_id).only("name", "item_ids")
+        ),
+        quick_replies=list(item.quick_replies.order_by("title").values_list("title", flat=True)),
+        scheduled_campaigns=naming(
+            Campaign.objects.filter(corp_id=item.corp_id, status=CampaignStatus.SCHEDULED).only(
+                "title", "item_ids"
+            )
+        ),
+    )
+
+
 @transaction.atomic
 def delete_item(*, access: Access, item: ContentItem) -> None:
-    """Delete an item; quick replies lose it as an attachment, its opens go with it."""
+    """Delete an item; quick replies lose it as an attachment, welcome messages skip it, its opens
+    go with it. Refused while a scheduled mass message still has to send it."""
     access.require(Action.RUN_CAMPAIGNS)
     if item.corp_id != access.corp.pk:
         raise ValidationError(_("This item belongs to another corp."))
+    scheduled = uses_of(item).scheduled_campaigns
+    if scheduled:
+        raise ValidationError(
+            _(
+                "%(title)s is attached to scheduled mass messages (%(names)s): take it out of "
+                "them or cancel them first."
+            )
+            % {"title": item.title, "names": "、".join(scheduled)}
+        )
     snapshot = _snapshot(item)
     label, pk = item.title, item.pk
     item.delete()
