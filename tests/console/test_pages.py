@@ -221,3 +221,42 @@ def test_qike_wording_wins_over_the_admin_catalog(as_user):
     """Django's admin translates "Filter" as 过滤器; the console's filter buttons say 筛选."""
     page = as_user("admin").get(reverse("console:lifecycle_board")).content.decode()
     assert "筛选" in page and "过滤器" not in page
+
+
+def test_the_dashboard_lists_what_needs_attention_for_the_role(as_user, world):
+    """Work waiting on someone, with links: a lost customer without a reason and a customer in
+    the shared pool for everyone who sees customers; a seller sees only their own lost ones."""
+    from qike.core import clock
+    from qike.retention.models import LostCustomer, LostKind, PoolEntry, PoolReason, PoolStatus
+
+    lost = world.relations[("c4", "sales")]
+    LostCustomer.objects.create(
+        corp=world.corp,
+        relation=lost,
+        customer=lost.customer,
+        staff=lost.staff,
+        kind=LostKind.DELETED_BY_CUSTOMER,
+        lost_at=clock.now(),
+    )
+    PoolEntry.objects.create(
+        corp=world.corp,
+        customer=world.customers["c3"],
+        status=PoolStatus.IN_POOL,
+        reason=PoolReason.IDLE,
+        pooled_at=clock.now(),
+    )
+
+    def attention(who: str) -> dict[str, str]:
+        page = as_user(who).get(reverse("console:dashboard")).content.decode()
+        if 'id="attention"' not in page:
+            return {}
+        card = page.split('id="attention"')[1].split("</ul>")[0]
+        return dict(re.findall(r'data-attention="(\w+)"><a href="[^"]*"><strong>(\d+)', card))
+
+    assert attention("admin") == {"lost": "1", "pool": "1"}
+    page = as_user("admin").get(reverse("console:dashboard")).content.decode()
+    assert "位本周流失客户未填原因" in page and 'href="/lost-customers/"' in page
+    assert attention("seller") == {"pool": "1"}  # the lost customer is not the seller's
+    LostCustomer.objects.update(reason="价格")
+    PoolEntry.objects.update(status=PoolStatus.CLAIMED)
+    assert attention("admin") == {}  # nothing to do: no card

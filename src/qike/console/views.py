@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language as django_set_language
 
 from qike.console import services
+from qike.console.attention import needs_attention
 from qike.console.context import switch_corp as choose_corp
 from qike.console.decorators import console_view
 from qike.customers import stats
@@ -82,6 +83,7 @@ def _dashboard_context(access: Access) -> dict:
         },
         "trend_days": len(trend),
         "top_staff": stats.top_staff(access, days=len(trend)),
+        "attention": needs_attention(access),
     }
 
 
