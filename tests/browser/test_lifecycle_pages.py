@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from qike.core import clock
 from qike.customers.models import FollowRelation, RelationStatus, TimelineEntry, TimelineKind
 from qike.lifecycle import services as lifecycle
+from qike.retention.models import PoolEntry, PoolReason, PoolStatus
 from tests.browser.conftest import log_in, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -37,8 +39,17 @@ def test_funnel_pool_churn_and_transfer_pages_render(page, live_server, console_
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     assert FollowRelation.objects.filter(corp=console_corp, status=RelationStatus.ACTIVE).exists()
+    pooled = FollowRelation.objects.filter(corp=console_corp).first().customer
+    PoolEntry.objects.create(
+        corp=console_corp,
+        customer=pooled,
+        status=PoolStatus.IN_POOL,
+        reason=PoolReason.IDLE,
+        pooled_at=clock.now(),
+    )
     log_in(page, live_server)
     for path, name, marker in [
+        ("/", "dashboard-attention", "位客户在公海中"),
         ("/lifecycle/funnel/", "lifecycle-funnel", "新客户"),
         ("/lifecycle/list/", "lifecycle-list", "新客户"),
         ("/pool/", "pool", "公海"),
