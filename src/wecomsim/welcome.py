@@ -49,6 +49,27 @@ def _check_attachment(item: Any) -> None:
     for key, limit in limits.get(item["msgtype"], ()):
         if len(str(body.get(key) or "").encode("utf-8")) > limit:
             raise WeComError(40058, f"{item['msgtype']}.{key} longer than {limit} bytes")
+    _check_required(item["msgtype"], body)
+
+
+# Required fields per attachment type (send_welcome_msg / add_msg_template docs): a missing
+# media id answers 41006, a missing link url 41010, any other missing field 40058.
+REQUIRED = {
+    "image": (),  # media_id or pic_url: checked below
+    "link": ("title", "url"),
+    "miniprogram": ("title", "pic_media_id", "appid", "page"),
+    "video": ("media_id",),
+    "file": ("media_id",),
+}
+MISSING_CODES = {"media_id": 41006, "pic_media_id": 41006, "url": 41010}
+
+
+def _check_required(msgtype: str, body: dict[str, Any]) -> None:
+    if msgtype == "image" and not (body.get("media_id") or body.get("pic_url")):
+        raise WeComError(41006, "image needs a media_id or a pic_url")
+    for key in REQUIRED[msgtype]:
+        if not str(body.get(key) or "").strip():
+            raise WeComError(MISSING_CODES.get(key, 40058), f"{msgtype}.{key} is required")
 
 
 def validate_content(body: dict[str, Any]) -> tuple[str, list[Any]]:

@@ -159,3 +159,27 @@ def test_list_v2_and_cursors(corp: Corp) -> None:
         {"msgid": big, "userid": "a", "limit": 2, "cursor": page["next_cursor"]},
     )
     assert len(rest["send_list"]) == 1 and rest["next_cursor"] == ""
+
+
+def test_attachments_missing_required_fields_are_refused(corp: Corp) -> None:
+    """What WeCom needs of each attachment: a media id (41006), a link's url (41010), the rest of
+    a link's or mini program's fields (40058); nothing is created."""
+    add_member(corp, "a")
+    x = customer_of(corp, "a")
+    cases = {
+        41006: [{"msgtype": "image", "image": {}}, {"msgtype": "video", "video": {}}],
+        41010: [{"msgtype": "link", "link": {"title": "目录"}}],
+        40058: [
+            {"msgtype": "link", "link": {"url": "https://example.com"}},
+            {
+                "msgtype": "miniprogram",
+                "miniprogram": {"title": "小程序", "pic_media_id": "m", "page": "/index"},
+            },
+        ],
+    }
+    for errcode, attachments in cases.items():
+        for attachment in attachments:
+            assert add(corp, "a", [x], attachments=[attachment])["errcode"] == errcode, attachment
+    assert corp.control("groupmsg", method="GET") == []  # nothing was created
+    url_image = {"msgtype": "image", "image": {"pic_url": "https://example.com/a.png"}}
+    assert add(corp, "a", [x], attachments=[url_image])["errcode"] == 0  # pic_url will do
