@@ -326,13 +326,14 @@ def move(state: SimState, request: Request, corpid: str, userid: str) -> dict[st
     leaders = body.get("is_leader_in_dept")
     if leaders is not None and not isinstance(leaders, list):
         raise ControlError(400, "invalid_field", "is_leader_in_dept must be a list of 0/1")
-    return directory.move_member(
-        state,
-        _corp(state, corpid),
-        userid,
-        [int(d) for d in departments],
-        None if leaders is None else [int(f) for f in leaders],
-    )
+    try:
+        department_ids = [int(d) for d in departments]
+        leader_flags = None if leaders is None else [int(f) for f in leaders]
+    except (TypeError, ValueError) as exc:
+        raise ControlError(
+            400, "invalid_field", "department and is_leader_in_dept hold numbers"
+        ) from exc
+    return directory.move_member(state, _corp(state, corpid), userid, department_ids, leader_flags)
 
 
 @handler("create_department")

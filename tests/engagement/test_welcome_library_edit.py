@@ -182,9 +182,12 @@ def test_another_corps_item_and_bad_ids_are_refused(ops, world):
     assert answer.status_code == 400
     assert f"do not exist in this corp: {theirs.pk}" in problems(answer)
     assert "99999" in problems(ops.post("/welcome/new/", form(item_ids=[99999])))
-    bad = ops.post("/welcome/new/", form(item_ids=["abc"]))
-    assert bad.status_code == 400 and "must be numbers" in problems(bad)
+    for junk in ("abc", "²", str(2**70), "-3"):  # "²" is a digit to str.isdigit, not to int
+        bad = ops.post("/welcome/new/", form(item_ids=[junk]))
+        assert bad.status_code == 400 and "must be numbers" in problems(bad), junk
     assert not WelcomeMessage.objects.exists()
+    assert ops.get("/content/new/?kind=image&folder=²").status_code == 200
+    assert ops.get("/quick-replies/new/?group=²").status_code == 200
 
 
 def test_text_items_count_as_content_and_against_the_text_limit(ops, world):

@@ -94,6 +94,9 @@ def test_console_resigned_staff_reassigned(corp, sim_corp, users, userids):
     assert f'id="resigned-{gone}"' in html and "离职客户2" in html
     nobody = page.post("/transfers/resigned/", {"handover": gone, "customers": customers})
     assert nobody.status_code == 400 and Transfer.objects.count() == 0
+    none_ticked = page.post("/transfers/resigned/", {"handover": gone, "takeovers": [b, c]})
+    assert none_ticked.status_code == 400 and Transfer.objects.count() == 0  # not "everyone"
+    assert "请至少选择一位客户" in none_ticked.content.decode()
     answer = page.post(
         "/transfers/resigned/", {"handover": gone, "customers": customers, "takeovers": [b, c]}
     )

@@ -97,7 +97,7 @@ def test_moving_a_member_can_make_them_a_department_leader(corp: Corp) -> None:
     assert corp.get("department/get", id=dept)["department"]["department_leader"] == ["wangwu"]
 
     url = f"/sim/corps/{corp.corpid}/members/wangwu/move"
-    for bad in ([1], [0, 2], "1,0"):
+    for bad in ([1], [0, 2], "1,0", ["x", 1]):
         answer = corp.http.post(url, json={"department": [1, dept], "is_leader_in_dept": bad})
         assert answer.status_code == 400 and "is_leader_in_dept" in answer.text
     assert corp.get("user/get", userid="wangwu")["is_leader_in_dept"] == [0, 1]  # unchanged

@@ -8,10 +8,10 @@ from django.utils.translation import gettext as _
 from ninja import Schema
 from pydantic import AfterValidator, Field
 
+from qike.core.ids import MAX_DB_INT
 from qike.core.pagination import MAX_PAGE_SIZE
 
 MAX_PAGE_NUMBER = 1_000_000
-MAX_DB_INT = 2**63 - 1  # the largest id a database column holds; larger ones are simply not found
 MAX_CURSOR_LENGTH = 256
 
 

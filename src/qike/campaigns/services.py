@@ -275,7 +275,7 @@ def _hours(value: object) -> int:
         raise ValueError(value)
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         return int(value.strip())
     raise ValueError(value)
 
@@ -710,6 +710,11 @@ def _write_plan(corp: Corp, campaign: Campaign) -> None:
         campaign_id=campaign.pk,
     )
     with transaction.atomic():
+        # Planning took WeCom calls; another run of the job may have planned meanwhile.
+        Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
+        if Delivery.objects.filter(campaign=campaign).exists():
+            campaign.refresh_from_db(fields=["attachments", "plan"])
+            return
         messages = _create_messages(corp, campaign, result)
         _insert_deliveries(corp, campaign, result, messages)
         campaign.plan = result.summary()
@@ -790,7 +795,7 @@ def _sending_client(corp: Corp) -> WeComClient:
 
 
 def _send_messages(corp: Corp, campaign: Campaign) -> None:
-    todo = list(CampaignMessage.objects.filter(campaign=campaign, status=MessageStatus.NEW))
+    todo = _claim_new_messages(campaign)
     if not todo:
         return
     recipients: dict[int, list[str]] = defaultdict(list)
@@ -814,11 +819,6 @@ def _send_messages(corp: Corp, campaign: Campaign) -> None:
         except WeComError as exc:
             return message, None, exc
 
-    # Marked before the calls: a crash during them must not leave a message NEW, or the job's
-    # retry would create it a second time; an attempt without an answer is UNKNOWN, reconciled.
-    CampaignMessage.objects.filter(pk__in=[m.pk for m in todo]).update(
-        status=MessageStatus.UNKNOWN, attempted_at=clock.now()
-    )
     client = _sending_client(corp)
     try:
         with ThreadPoolExecutor(max_workers=SEND_THREADS) as pool:
@@ -826,6 +826,22 @@ def _send_messages(corp: Corp, campaign: Campaign) -> None:
                 _record_created(corp, message, answer, error)
     finally:
         client.close()
+
+
+def _claim_new_messages(campaign: Campaign) -> list[CampaignMessage]:
+    """The messages still to create, marked UNKNOWN before any call, under a lock: a second run of
+    the job (or a crash and retry) never creates one twice; an attempt without an answer stays
+    UNKNOWN and is reconciled by the poll."""
+    with transaction.atomic():
+        todo = list(
+            CampaignMessage.objects.select_for_update().filter(
+                campaign=campaign, status=MessageStatus.NEW
+            )
+        )
+        CampaignMessage.objects.filter(pk__in=[m.pk for m in todo]).update(
+            status=MessageStatus.UNKNOWN, attempted_at=clock.now()
+        )
+    return todo
 
 
 def _record_created(
@@ -1006,10 +1022,17 @@ def poll(*, corp: Corp, campaign: Campaign) -> dict[str, int]:
     finally:
         progress.clear()
     with transaction.atomic():
+        # Read again under the lock: a user may have cancelled while WeCom was being asked.
+        campaign.status = (
+            Campaign.objects.select_for_update()
+            .values_list("status", flat=True)
+            .get(pk=campaign.pk)
+        )
         campaign.polled_at, campaign.progress = clock.now(), {}
         update = ["polled_at", "progress"]
         messages = CampaignMessage.objects.filter(campaign=campaign)
-        if not messages.filter(status__in=FOLLOWED).exists():
+        followed = messages.filter(status__in=FOLLOWED).exists()
+        if campaign.status == CampaignStatus.DISPATCHED and not followed:
             campaign.status = CampaignStatus.FINISHED
             update.append("status")
             if not messages.filter(status=MessageStatus.SENT).exists():
@@ -1399,7 +1422,17 @@ def cancel(*, access: Access, campaign: Campaign) -> Campaign:
     """Stop what has not been sent: a scheduled campaign never goes; a sent one's unsent
     deliveries are cancelled in WeCom (cancel_groupmsg_send); what staff already sent stays."""
     require_campaigns(access)
-    if campaign.status not in (CampaignStatus.SCHEDULED, CampaignStatus.DISPATCHED):
+    campaign.refresh_from_db(fields=["status"])
+    before = campaign.status
+    if before == CampaignStatus.SCHEDULED and not Campaign.objects.filter(
+        pk=campaign.pk, status=CampaignStatus.SCHEDULED
+    ).update(status=CampaignStatus.CANCELLED):
+        # The dispatch job took it a moment ago: it is being sent, not scheduled any more.
+        campaign.refresh_from_db(fields=["status"])
+        before = campaign.status
+    if before not in (CampaignStatus.SCHEDULED, CampaignStatus.DISPATCHED):
+        if before == CampaignStatus.DISPATCHING:
+            raise ValidationError(_("This campaign is being sent to WeCom; try again in a minute."))
         raise ValidationError(_("This campaign can no longer be cancelled."))
     if CampaignMessage.objects.filter(campaign=campaign, status=MessageStatus.UNKNOWN).exists():
         poll(corp=access.corp, campaign=campaign)  # a lost answer found now is cancelled in WeCom
@@ -1425,7 +1458,6 @@ def cancel(*, access: Access, campaign: Campaign) -> Campaign:
             status=DeliveryStatus.CANCELLED
         )
         left.update(status=MessageStatus.CANCELLED)
-        before = campaign.status
         campaign.status, campaign.cancelled_at = CampaignStatus.CANCELLED, clock.now()
         campaign.save(update_fields=["status", "cancelled_at"])
         _snapshot(access.corp, campaign)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from qike.core.ids import parse_id
 from qike.engagement.models import ContentFolder, ContentItem, ContentKind, QuickReplyGroup
 
 
@@ -22,7 +23,7 @@ class ItemFilterForm(forms.Form):
         value = (self.cleaned_data.get("folder") or "").strip()
         if value == "none":
             return None, True
-        return (int(value), False) if value.isdigit() else (None, False)
+        return parse_id(value), False
 
 
 class ItemForm(forms.Form):

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from qike.console.decorators import console_view
+from qike.core.ids import parse_id
 from qike.engagement import library, quick_replies
 from qike.engagement.content_forms import (
     FolderForm,
@@ -167,10 +168,10 @@ def content_create(request: HttpRequest, access: Access) -> HttpResponse:
     kind = request.GET.get("kind", ContentKind.TEXT)
     if kind not in ContentKind.values:
         kind = ContentKind.TEXT
-    folder = request.GET.get("folder", "")
+    folder = parse_id(request.GET.get("folder", ""))
     initial = {"kind": kind, "tracked": True}
-    if folder.isdigit():
-        initial["folder"] = int(folder)
+    if folder is not None:
+        initial["folder"] = folder
     return _editor(request, access, None, ItemForm(initial=initial, corp=access.corp))
 
 
@@ -315,8 +316,8 @@ def reply_create(request: HttpRequest, access: Access) -> HttpResponse:
     _require_manage(access)
     if request.method == "POST":
         return _save_reply(request, access, None)
-    group = request.GET.get("group", "")
-    initial = {"group": int(group)} if group.isdigit() else {}
+    group = parse_id(request.GET.get("group", ""))
+    initial = {"group": group} if group is not None else {}
     return _reply_editor(request, None, ReplyForm(initial=initial, corp=access.corp))
 
 

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from qike.audit.services import record, snapshot
 from qike.core import clock
+from qike.core.ids import MAX_DB_INT, parse_id
 from qike.core.models import Corp
 from qike.core.services import client_for
 from qike.customers.models import Customer, FollowRelation, TimelineKind
@@ -288,10 +289,12 @@ class PickedItem(NamedTuple):
 
 def clean_item_ids(item_ids: Sequence[Any]) -> list[int]:
     """The ids as integers, each once, in the order given (a second pick of an item adds nothing)."""
-    try:
-        return list(dict.fromkeys(int(pk) for pk in item_ids))
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(_("Library item ids must be numbers.")) from exc
+    ids = [
+        pk if isinstance(pk, int) and not isinstance(pk, bool) else parse_id(pk) for pk in item_ids
+    ]
+    if any(pk is None or not 1 <= pk <= MAX_DB_INT for pk in ids):
+        raise ValidationError(_("Library item ids must be numbers."))
+    return list(dict.fromkeys(ids))
 
 
 def picked_items(corp: Corp, item_ids: Sequence[int]) -> list[PickedItem]:

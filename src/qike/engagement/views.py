@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from qike.console.decorators import console_view
+from qike.core.ids import parse_id
 from qike.core.pagination import BadCursor, newest_first
 from qike.engagement import library as content_library
 from qike.engagement import queries, services
@@ -83,7 +84,7 @@ def _item_row(item: ContentItem) -> dict:
 def picked_rows(access: Access, raw_ids: list) -> list[dict]:
     """The editor's chosen library items in order; an id whose item is gone (deleted from the
     library) stays as a "missing" row, so the user sees it will not be sent."""
-    ids = list(dict.fromkeys(int(v) for v in raw_ids if str(v).strip().isdigit()))
+    ids = list(dict.fromkeys(pk for pk in map(parse_id, raw_ids) if pk is not None))
     found = {item.pk: item for item in content_library.items(access.corp).filter(pk__in=ids)}
     rows = []
     for pk in ids:
@@ -137,7 +138,7 @@ def _editor(
     media = _media_names(access, [message]) if message is not None else {}
     for row in attachments.forms:
         value = row["media"].value()
-        row.media_pk = int(value) if str(value or "").isdigit() else None
+        row.media_pk = parse_id(value or "")
         row.media_name = media.get(row.media_pk, "")
     return render(
         request,

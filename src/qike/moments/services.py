@@ -423,7 +423,8 @@ def _interactions(corp: Corp, moment: Moment, sender: MomentSender, client) -> i
     added = 0
     for kind, row in rows:
         ext, userid = str(row.get("external_userid") or ""), str(row.get("userid") or "")
-        at = clock.from_timestamp(row.get("create_time")) or clock.now()
+        # The time is part of what makes a row unique: never "now", or each poll would add it again.
+        at = clock.from_timestamp(row.get("create_time")) or moment.created_at
         customer = customers.get(ext)
         try:
             with transaction.atomic():

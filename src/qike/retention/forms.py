@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from qike.retention.models import MAX_REASONS, RetentionSettings
@@ -25,7 +26,7 @@ class SettingsForm(forms.Form):
         label=_("Reasons for losing a customer (one per line)"),
         widget=forms.Textarea(attrs={"rows": 6}),
         required=False,
-        help_text=_("At most %(n)d.") % {"n": MAX_REASONS},
+        help_text=lazy(lambda: _("At most %(n)d.") % {"n": MAX_REASONS}, str)(),  # per request
     )
     pool_idle_days = forms.IntegerField(
         label=_("Return customers nobody worked for this many days to the shared pool"),

@@ -166,7 +166,8 @@ def resigned(request: HttpRequest, access: Access) -> HttpResponse:
                 access=access,
                 handover_userid=request.POST.get("handover", ""),
                 takeover_userids=request.POST.getlist("takeovers"),
-                external_userids=request.POST.getlist("customers") or None,
+                # The form always sends its ticked boxes: none ticked is "choose some", never "all".
+                external_userids=request.POST.getlist("customers"),
             )
             messages.success(
                 request,
